@@ -1,0 +1,131 @@
+"""Qingqian (清欠): the application factory."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, render_template, request
+from flask_babel import get_locale
+from flask_login import current_user
+
+from backoffice.config import BASE_DIR, Config, config_from_env
+from backoffice.extensions import babel, csrf, db, login_manager, migrate
+
+
+def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+    )
+    if config is None:
+        config = config_from_env()
+    if isinstance(config, Mapping):
+        app.config.from_object(config_from_env())
+        app.config.update(config)
+    else:
+        app.config.from_object(config)
+    _ensure_secret_key(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=_select_locale,
+        default_translation_directories=str(BASE_DIR / "translations"),
+    )
+    _init_login(app)
+
+    from backoffice.views.auth import bp as auth_bp
+
+    app.register_blueprint(auth_bp)
+
+    from backoffice.views import init_admin
+
+    init_admin(app)
+
+    from backoffice.cli import register_commands
+
+    register_commands(app)
+    _init_templates(app)
+    _init_security_headers(app)
+
+    @app.route("/")
+    def root():
+        from flask import redirect, url_for
+
+        return redirect(url_for("admin.index"))
+
+    @app.errorhandler(403)
+    def forbidden(exc):
+        return render_template("errors/403.html"), 403
+
+    return app
+
+
+def _ensure_secret_key(app: Flask) -> None:
+    """Production must set SECRET_KEY; the embedded default keeps one in var/."""
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        raise RuntimeError("SECRET_KEY must be set in production")
+    var = Path(app.config["VAR_DIR"])
+    var.mkdir(parents=True, exist_ok=True)
+    key_file = var / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    app.config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+def _select_locale() -> str:
+    if getattr(current_user, "is_authenticated", False) and current_user.locale:
+        return current_user.locale
+    return request.cookies.get("qq_locale") or "zh_Hans_CN"
+
+
+def _init_login(app: Flask) -> None:
+    from backoffice.models.user import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    login_manager.login_message = None
+
+    @login_manager.user_loader
+    def load_user(token: str) -> User | None:
+        try:
+            user_id, version = (int(part) for part in token.split(":", 1))
+        except ValueError:
+            return None
+        user = db.session.get(User, user_id)
+        if user is None or not user.is_active or user.session_version != version:
+            return None
+        return user
+
+
+def _init_templates(app: Flask) -> None:
+    from backoffice.services.formatting import format_amount, format_money, local_datetime
+
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["amount"] = format_amount
+    app.jinja_env.filters["localtime"] = local_datetime
+
+    @app.context_processor
+    def inject() -> dict[str, Any]:
+        return {"current_locale": str(get_locale()), "languages": app.config["LANGUAGES"]}
+
+
+def _init_security_headers(app: Flask) -> None:
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if getattr(g, "no_store", False) or request.path.startswith("/admin"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,115 @@
+"""Flask CLI commands (names fixed by issue 2 and documented in the README)."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from backoffice.extensions import db
+from backoffice.models.audit import AuditLog
+from backoffice.models.org import SalesUnit
+from backoffice.models.user import RoleName, User
+from backoffice.services import accounts, audit
+
+
+def cli_actor() -> audit.Actor:
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    return audit.Actor(None, f"cli:{who}")
+
+
+users_cli = AppGroup("users", help="Manage users.")
+audit_cli = AppGroup("audit", help="The audit trail.")
+
+
+@users_cli.command("create")
+@click.argument("name")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice([r.value for r in RoleName]),
+    help="Repeat for several roles.",
+)
+@click.option("--unit", "units", multiple=True, help="Sales unit code (repeatable).")
+@click.option("--display-name", default=None)
+@click.option("--employee-code", default=None)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(name, roles, units, display_name, employee_code, password_stdin):
+    """Create user NAME with one or more roles."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    problem = accounts.password_problem(password)
+    if problem:
+        raise click.UsageError(f"password too weak: {problem}")
+    with audit.acting_as(cli_actor()):
+        if db.session.scalar(select(User).where(User.username == name)):
+            raise click.UsageError(f"user {name!r} exists already")
+        role_rows = accounts.ensure_roles(db.session)
+        unit_rows = []
+        for code in units:
+            unit = db.session.scalar(select(SalesUnit).where(SalesUnit.code == code))
+            if unit is None:
+                raise click.UsageError(f"unknown sales unit code {code!r}")
+            unit_rows.append(unit)
+        user = User(
+            username=name,
+            display_name=display_name or name,
+            employee_code=employee_code,
+            password_hash=accounts.hash_password(password),
+            roles=[role_rows[RoleName(r)] for r in roles],
+            sales_units=unit_rows,
+        )
+        db.session.add(user)
+        db.session.commit()
+    click.echo(f"created user {name} ({', '.join(roles)})")
+
+
+@audit_cli.command("verify")
+def audit_verify():
+    """Check the hash chain; name the first broken entry and exit 1 if any."""
+    problems = audit.verify_chain(db.session)
+    if not problems:
+        count = db.session.scalar(select(func.count()).select_from(AuditLog))
+        click.echo(f"audit chain intact: {count} entries")
+        return
+    for p in problems:
+        where = f"entry seq={p.seq}" + (f" (id {p.id})" if p.id is not None else "")
+        click.echo(f"BROKEN {where}: {p.reason}", err=True)
+    first = problems[0]
+    raise click.ClickException(f"audit chain broken at seq {first.seq}: {first.reason}")
+
+
+@click.command("seed-demo")
+@click.option("--force", is_flag=True, help="Seed even if demo data exists.")
+def seed_demo(force):
+    """Load realistic demo data with one demo user per role."""
+    from backoffice.services.demo import DEMO_PASSWORD, seed_demo_data
+
+    with audit.acting_as(cli_actor()):
+        created = seed_demo_data(force=force)
+    if not created:
+        click.echo("demo data already present; nothing done")
+        return
+    click.echo(f"demo data loaded; every demo user's password is {DEMO_PASSWORD}")
+
+
+def register_commands(app: Flask) -> None:
+    from backoffice.cli.processes import scheduler_command, serve_command, worker_command
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(scheduler_command)
+    app.cli.add_command(serve_command)

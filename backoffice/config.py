@@ -1,0 +1,101 @@
+"""Configuration. This is the only module that reads the environment."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    return int(value) if value is not None else default
+
+
+class Config:
+    """Embedded default: SQLite and a local evidence folder under ``var/``."""
+
+    VAR_DIR = Path(_env("QQ_VAR_DIR", str(BASE_DIR / "var")))
+    SECRET_KEY = _env("SECRET_KEY") or _env("QQ_SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'qingqian.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    REDIS_URL = _env("REDIS_URL")
+
+    # Evidence storage (SPEC §3.4): "local" (a folder) or "s3" (S3-compatible object storage).
+    STORAGE_BACKEND = _env("STORAGE_BACKEND", "local")
+    STORAGE_DIR = _env("STORAGE_DIR", str(VAR_DIR / "storage"))
+    S3_BUCKET = _env("S3_BUCKET")
+    S3_ENDPOINT_URL = _env("S3_ENDPOINT_URL")
+    S3_REGION = _env("S3_REGION")
+    UPLOAD_MAX_BYTES = _env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
+    IMPORT_MAX_BYTES = _env_int("IMPORT_MAX_BYTES", 200 * 1024 * 1024)
+
+    # Mail: SMTP when MAIL_SERVER is set, otherwise messages go to a local outbox folder.
+    MAIL_SERVER = _env("MAIL_SERVER")
+    MAIL_PORT = _env_int("MAIL_PORT", 25)
+    MAIL_USERNAME = _env("MAIL_USERNAME")
+    MAIL_PASSWORD = _env("MAIL_PASSWORD")
+    MAIL_SENDER = _env("MAIL_SENDER", "qingqian@localhost")
+    MAIL_OUTBOX_DIR = _env("MAIL_OUTBOX_DIR", str(VAR_DIR / "outbox"))
+
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
+    TIMEZONE = "Asia/Shanghai"
+
+    # Sessions and cookies (issue 2: strong session protection, HttpOnly, SameSite).
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    REMEMBER_COOKIE_DURATION = timedelta(days=7)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead
+
+    # Login throttling: per account and per client address.
+    LOGIN_MAX_FAILURES_ACCOUNT = _env_int("LOGIN_MAX_FAILURES_ACCOUNT", 5)
+    LOGIN_MAX_FAILURES_ADDRESS = _env_int("LOGIN_MAX_FAILURES_ADDRESS", 20)
+    LOGIN_LOCK_MINUTES = _env_int("LOGIN_LOCK_MINUTES", 15)
+
+    # Jobs
+    JOB_TIMEOUT_SECONDS = _env_int("JOB_TIMEOUT_SECONDS", 3600)
+    JOB_RETRIES = _env_int("JOB_RETRIES", 3)
+
+    ADMIN_PAGE_SIZE = 20
+    TESTING = False
+
+
+class TestConfig(Config):
+    """Tests: a throwaway database (TEST_DATABASE_URL, else SQLite) and storage folder."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key"  # noqa: S105 - test only
+    SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
+    REDIS_URL = _env("REDIS_URL")
+    WTF_CSRF_ENABLED = True
+    LOGIN_MAX_FAILURES_ACCOUNT = 5
+    LOGIN_MAX_FAILURES_ADDRESS = 20
+
+
+class ProductionConfig(Config):
+    """Production: PostgreSQL, Redis and secure cookies are required."""
+
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+
+def config_from_env() -> type[Config]:
+    """Pick the configuration class named by ``QQ_ENV`` (development by default)."""
+    return {"production": ProductionConfig, "test": TestConfig}.get(
+        _env("QQ_ENV", "development") or "development", Config
+    )

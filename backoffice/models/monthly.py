@@ -1,0 +1,164 @@
+"""The monthly cycle (Art.11–15): run, report, confirmation form and its lines, statements."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backoffice.models.base import (
+    Base,
+    LabeledEnum,
+    ScopedMixin,
+    TimestampMixin,
+    _l,
+    enum_column,
+)
+
+
+class ReasonClass(LabeledEnum):
+    """Art.14: internal, external, or both."""
+
+    INTERNAL = "internal", _l("Internal")
+    EXTERNAL = "external", _l("External")
+    BOTH = "both", _l("Internal and external")
+
+
+class Route(LabeledEnum):
+    """Art.15: where a confirmed overdue line goes."""
+
+    FINANCE = "finance", _l("Finance department (bookkeeping difference)")
+    COLLECTOR = "collector", _l("Collector (internal, non-bookkeeping)")
+    DIVISION_COLLECTOR = "division_collector", _l("Division collector (commercial terms)")
+    COLLECT = "collect", _l("Collector: press for payment")
+    FINANCE_THEN_SPLIT = "finance_then_split", _l("Finance verifies, then split")
+
+
+class RouteHint(LabeledEnum):
+    """What a sub-reason implies for routing."""
+
+    BOOKKEEPING = "bookkeeping", _l("Bookkeeping difference")
+    INTERNAL_OTHER = "internal_other", _l("Internal, other")
+    COMMERCIAL = "commercial", _l("Commercial terms difference")
+    UNJUSTIFIED = "unjustified", _l("Unjustified delay")
+
+
+class FormStatus(LabeledEnum):
+    ISSUED = "issued", _l("Issued")
+    SUBMITTED = "submitted", _l("Submitted")
+    RETURNED = "returned", _l("Returned")
+    ROUTED = "routed", _l("Routed")
+
+
+class MonthlyRun(TimestampMixin, Base):
+    __tablename__ = "monthly_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), unique=True)  # YYYY-MM
+    as_of: Mapped[date]  # close of the previous month
+    dispatch_date: Mapped[date]
+    form_date: Mapped[date]
+    finished_at: Mapped[datetime | None]
+
+
+class OverdueReason(Base):
+    """The admin-editable list of sub-reasons (Art.14), seeded with the seed's examples."""
+
+    __tablename__ = "overdue_reason"
+    __table_args__ = (UniqueConstraint("reason_class", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reason_class: Mapped[ReasonClass] = enum_column(ReasonClass)
+    label: Mapped[str] = mapped_column(String(100))
+    route_hint: Mapped[RouteHint] = enum_column(RouteHint)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class MonthlyReport(ScopedMixin, TimestampMixin, Base):
+    """逾期账款报表: one per sales unit and period, as PDF and XLSX."""
+
+    __tablename__ = "monthly_report"
+    __table_args__ = (UniqueConstraint("period", "sales_unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), index=True)
+    as_of: Mapped[date]
+    line_count: Mapped[int] = mapped_column(default=0)
+    total_overdue: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    pdf_key: Mapped[str | None] = mapped_column(String(255))
+    xlsx_key: Mapped[str | None] = mapped_column(String(255))
+
+    sales_unit = relationship("SalesUnit")
+    company = relationship("Company")
+
+
+class ConfirmationForm(ScopedMixin, TimestampMixin, Base):
+    """逾期账款确认表 (Annex 1): one per sales unit and period."""
+
+    __tablename__ = "confirmation_form"
+    __table_args__ = (UniqueConstraint("period", "sales_unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), index=True)
+    issued_on: Mapped[date]
+    answer_due: Mapped[date]  # Art.14: 5 working days
+    routing_due: Mapped[date | None]  # Art.15: 3 working days after the answers
+    status: Mapped[FormStatus] = enum_column(FormStatus, default=FormStatus.ISSUED)
+    submitted_at: Mapped[datetime | None]
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    return_reason: Mapped[str | None] = mapped_column(Text)
+    routed_at: Mapped[datetime | None]
+    pdf_key: Mapped[str | None] = mapped_column(String(255))
+
+    sales_unit = relationship("SalesUnit")
+    company = relationship("Company")
+    lines: Mapped[list[ConfirmationLine]] = relationship(back_populates="form")
+
+
+class ConfirmationLine(ScopedMixin, Base):
+    __tablename__ = "confirmation_line"
+    __table_args__ = (UniqueConstraint("form_id", "receivable_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("confirmation_form.id"), index=True)
+    receivable_id: Mapped[int] = mapped_column(ForeignKey("receivable.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    outstanding_at_close: Mapped[Decimal]
+    overdue_days: Mapped[int]
+    reason_class: Mapped[ReasonClass | None] = enum_column(ReasonClass, nullable=True)
+    sub_reason_id: Mapped[int | None] = mapped_column(ForeignKey("overdue_reason.id"))
+    estimated_recoverable: Mapped[Decimal | None]
+    expected_date: Mapped[date | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    proposed_route: Mapped[Route | None] = enum_column(Route, nullable=True)
+    route: Mapped[Route | None] = enum_column(Route, nullable=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    routed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    form: Mapped[ConfirmationForm] = relationship(back_populates="lines")
+    receivable = relationship("Receivable")
+    customer = relationship("Customer")
+    sub_reason = relationship("OverdueReason")
+    assignee = relationship("User", foreign_keys=[assignee_id])
+
+
+class Statement(ScopedMixin, TimestampMixin, Base):
+    """对账单: one per customer with anything outstanding, per period."""
+
+    __tablename__ = "statement"
+    __table_args__ = (UniqueConstraint("period", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    as_of: Mapped[date]
+    total_outstanding: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    pdf_key: Mapped[str | None] = mapped_column(String(255))
+
+    customer = relationship("Customer")
+    sales_unit = relationship("SalesUnit")

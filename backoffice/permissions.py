@@ -1,0 +1,244 @@
+"""Who may do what (SPEC §2): one declarative table, resource × action → roles, and row scope.
+
+Every view, command and job asks ``can(user, resource, action)``; every query over scoped rows
+goes through ``scope_filter``. The permission-matrix test reads the same ``PERMISSIONS`` table.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, false, inspect, select, true
+
+from backoffice.models.user import RoleName as R
+
+
+class Action(StrEnum):
+    VIEW = "view"
+    CREATE = "create"
+    EDIT = "edit"
+    DELETE = "delete"
+    EXPORT = "export"
+    DOWNLOAD = "download"
+    APPROVE = "approve"
+    # Custom actions
+    IMPORT = "import"
+    RUN = "run"
+    VERIFY = "verify"
+    ANSWER = "answer"
+    ROUTE = "route"
+    APPLY = "apply"
+    CLOSE = "close"
+    FILE = "file"
+    OPINION = "opinion"
+    CREDIT = "credit"
+
+
+ALL = frozenset(R)
+NONE: frozenset[R] = frozenset()
+STAFF = ALL - {R.COLLECTOR}  # everyone who sees every unit
+READERS = ALL  # scoped rows are filtered separately
+NO_COLLECTOR_NO_CREDIT = ALL - {R.COLLECTOR, R.CREDIT}
+
+
+def _rule(
+    view: frozenset[R] = READERS,
+    create: frozenset[R] = frozenset({R.ADMIN}),
+    edit: frozenset[R] = frozenset({R.ADMIN}),
+    delete: frozenset[R] = frozenset({R.ADMIN}),
+    export: frozenset[R] | None = None,
+    **custom: frozenset[R],
+) -> dict[Action, frozenset[R]]:
+    """One resource's row of the table; export defaults to whoever may view."""
+    rule = {
+        Action.VIEW: frozenset(view),
+        Action.CREATE: frozenset(create),
+        Action.EDIT: frozenset(edit),
+        Action.DELETE: frozenset(delete),
+        Action.EXPORT: frozenset(view if export is None else export),
+    }
+    rule.update({Action(k): frozenset(v) for k, v in custom.items()})
+    return rule
+
+
+ADMIN = frozenset({R.ADMIN})
+FIN = frozenset({R.ADMIN, R.FINANCE})
+CASE_WORKERS = frozenset({R.ADMIN, R.TEAM_LEAD, R.LEGAL, R.COLLECTOR})
+READ_ONLY = _rule(create=NONE, edit=NONE, delete=NONE)
+
+PERMISSIONS: dict[str, dict[Action, frozenset[R]]] = {
+    # Organisation and people
+    "company": _rule(),
+    "sales_unit": _rule(),
+    "user": _rule(view={R.ADMIN, R.AUDITOR}),
+    "role": _rule(view={R.ADMIN, R.AUDITOR}, create=NONE, edit=NONE, delete=NONE),
+    # Ledger (§3.1)
+    "customer": _rule(create=FIN, edit=FIN, credit={R.ADMIN, R.CREDIT}),
+    "credit_event": _rule(create=NONE, edit=NONE, delete=NONE),
+    "contract": _rule(create=FIN | {R.LEGAL}, edit=FIN | {R.LEGAL}),
+    "receivable": _rule(create=FIN, edit=FIN, **{"import": FIN}),
+    "payment": _rule(create=FIN, edit=FIN, **{"import": FIN}),
+    "payment_allocation": READ_ONLY,
+    "import_batch": _rule(view=FIN | {R.AUDITOR}, create=NONE, edit=NONE, delete=NONE),
+    "column_mapping": _rule(view=FIN | {R.AUDITOR}, create=FIN, edit=FIN, delete=FIN),
+    "setting": _rule(view={R.ADMIN, R.FINANCE, R.AUDITOR}, create=ADMIN, edit=ADMIN),
+    "target": _rule(view=STAFF, create={R.ADMIN, R.LEADER}, edit={R.ADMIN, R.LEADER}, delete=ADMIN),
+    # Monthly cycle (§3.2)
+    "calendar_year": _rule(),
+    "calendar_day": _rule(),
+    "monthly_run": _rule(view=STAFF, create=NONE, edit=NONE, delete=NONE, run=FIN),
+    "monthly_report": _rule(create=NONE, edit=NONE, delete=NONE, download=READERS),
+    "confirmation_form": _rule(
+        create=NONE,
+        edit=NONE,
+        delete=NONE,
+        download=READERS,
+        answer={R.ADMIN, R.COLLECTOR},
+        route=FIN,
+    ),
+    "confirmation_line": _rule(create=NONE, edit=NONE, delete=NONE),
+    "overdue_reason": _rule(create=FIN, edit=FIN, delete=FIN),
+    "statement": _rule(create=NONE, edit=NONE, delete=NONE, download=READERS),
+    "task": _rule(create=NONE, edit=NONE, delete=NONE),
+    "notification": _rule(create=NONE, edit=NONE, delete=NONE),
+    "job_run": _rule(
+        view={R.ADMIN, R.FINANCE, R.AUDITOR}, create=NONE, edit=NONE, delete=NONE, run=FIN
+    ),
+    # Cases and evidence (§3.3–3.4)
+    "collection_case": _rule(
+        create={R.ADMIN, R.TEAM_LEAD},
+        edit={R.ADMIN, R.TEAM_LEAD, R.LEGAL},
+        delete=NONE,
+        apply={R.ADMIN, R.COLLECTOR, R.TEAM_LEAD},
+        approve={R.ADMIN, R.TEAM_LEAD},
+        close={R.ADMIN, R.TEAM_LEAD},
+    ),
+    "case_member": _rule(
+        create={R.ADMIN, R.TEAM_LEAD}, edit={R.ADMIN, R.TEAM_LEAD}, delete={R.ADMIN, R.TEAM_LEAD}
+    ),
+    "collection_action": _rule(create=CASE_WORKERS, edit=CASE_WORKERS),
+    "payment_promise": _rule(create=CASE_WORKERS, edit=CASE_WORKERS),
+    "repayment_plan": _rule(create=CASE_WORKERS, edit=CASE_WORKERS),
+    "instalment": _rule(create=CASE_WORKERS, edit=CASE_WORKERS),
+    "collateral": _rule(create=CASE_WORKERS, edit=CASE_WORKERS),
+    "payment_in_kind": _rule(create=CASE_WORKERS, edit=CASE_WORKERS),
+    "litigation": _rule(
+        create={R.ADMIN, R.LEGAL, R.TEAM_LEAD}, edit={R.ADMIN, R.LEGAL, R.TEAM_LEAD}
+    ),
+    "case_cost": _rule(create=CASE_WORKERS | {R.FINANCE}, edit=CASE_WORKERS | {R.FINANCE}),
+    "document_requirement": _rule(create={R.ADMIN, R.TEAM_LEAD}, edit={R.ADMIN, R.TEAM_LEAD}),
+    "watch_list_entry": _rule(create=NONE, edit=NONE, delete=NONE),
+    "evidence_document": _rule(
+        create={R.ADMIN, R.LEGAL, R.COLLECTOR, R.TEAM_LEAD},
+        edit=NONE,  # never overwritten: a new version is a new document
+        delete={R.ADMIN, R.LEGAL},  # soft delete
+        download=READERS,
+        verify={R.ADMIN, R.AUDITOR, R.LEGAL},
+    ),
+    # Write-off (§3.5) and accountability (§3.7)
+    "writeoff_application": _rule(
+        create={R.ADMIN, R.COLLECTOR, R.TEAM_LEAD},
+        edit={R.ADMIN, R.COLLECTOR, R.TEAM_LEAD},
+        delete=NONE,
+        download=READERS,
+        approve={R.TEAM_LEAD, R.LEADER},
+        opinion={R.FINANCE},
+        file={R.CREDIT, R.FINANCE},
+    ),
+    "writeoff_item": READ_ONLY,
+    "approval_decision": READ_ONLY,
+    "material_requirement": _rule(),
+    "recourse_entry": _rule(view=STAFF, create=NONE, edit=NONE, delete=NONE),
+    "recovery": _rule(view=STAFF, create=FIN, edit=NONE, delete=NONE),
+    "accountability_finding": _rule(
+        view=STAFF, create={R.ADMIN, R.TEAM_LEAD}, edit={R.ADMIN, R.TEAM_LEAD}, delete=NONE
+    ),
+    "sanction": _rule(
+        view=STAFF, create={R.ADMIN, R.TEAM_LEAD, R.LEADER}, edit={R.ADMIN, R.TEAM_LEAD}
+    ),
+    # Archive (§3.6) and audit (§3.8): nobody edits them, not even the admin.
+    "archive_record": _rule(
+        view=STAFF,
+        create=NONE,
+        edit=NONE,
+        delete=NONE,
+        download=STAFF,
+        verify={R.ADMIN, R.AUDITOR},
+        run=ADMIN,
+    ),
+    "archive_item": _rule(view=STAFF, create=NONE, edit=NONE, delete=NONE),
+    "audit_log": _rule(
+        view={R.ADMIN, R.AUDITOR}, create=NONE, edit=NONE, delete=NONE, verify={R.ADMIN, R.AUDITOR}
+    ),
+}
+
+# The auditor reads everything and changes nothing (SPEC §2): enforce it on the table itself.
+_AUDITOR_MAY = {Action.VIEW, Action.EXPORT, Action.DOWNLOAD, Action.VERIFY}
+for _rules in PERMISSIONS.values():
+    for _action, _roles in list(_rules.items()):
+        if R.AUDITOR in _roles and _action not in _AUDITOR_MAY:
+            _rules[_action] = _roles - {R.AUDITOR}
+
+
+def allowed_roles(resource: str, action: Action | str) -> frozenset[R]:
+    return PERMISSIONS.get(resource, {}).get(Action(action), NONE)
+
+
+def can(user: Any, resource: str, action: Action | str) -> bool:
+    """True when one of the user's roles may take ``action`` on ``resource``."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.role_names & allowed_roles(resource, action))
+
+
+# ---------------------------------------------------------------------------------------------
+# Row scope
+
+
+def unit_restricted(user: Any) -> bool:
+    """A collector sees only their own sales units, unless another role of theirs sees all."""
+    names = user.role_names
+    return R.COLLECTOR in names and not (names - {R.COLLECTOR})
+
+
+def resource_of(model: type) -> str:
+    return getattr(model, "__resource__", None) or model.__tablename__
+
+
+def scope_filter(model: type, user: Any) -> Any:
+    """A SQL criterion limiting ``model``'s rows to what ``user`` may see."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return false()
+    criteria = []
+    owner = getattr(model, "__scope_owner__", None)
+    if owner:
+        criteria.append(getattr(model, owner) == user.id)
+    parent = getattr(model, "__scope_parent__", None)
+    if parent:
+        rel = getattr(model, parent)
+        target = rel.property.mapper.class_
+        inner = scope_filter(target, user)
+        if inner is not true():
+            criteria.append(rel.has(inner))
+    company_col = getattr(model, "__scope_company__", "company_id")
+    if user.company_id is not None and company_col and hasattr(model, company_col):
+        criteria.append(getattr(model, company_col) == user.company_id)
+    unit_col = getattr(model, "__scope_unit__", "sales_unit_id")
+    if unit_restricted(user) and unit_col and hasattr(model, unit_col):
+        unit_ids = sorted(user.unit_ids)
+        criteria.append(getattr(model, unit_col).in_(unit_ids) if unit_ids else false())
+    return and_(*criteria) if criteria else true()
+
+
+def in_scope(obj: Any, user: Any) -> bool:
+    """Whether one loaded object is within the user's scope (same rules, in Python)."""
+    from backoffice.extensions import db
+
+    model = type(obj)
+    pk = inspect(obj).identity
+    if pk is None:
+        return True
+    pk_cols = inspect(model).primary_key
+    stmt = select(pk_cols[0]).where(pk_cols[0] == pk[0]).where(scope_filter(model, user))
+    return db.session.execute(stmt).first() is not None

@@ -1,0 +1,1 @@
+"""Domain logic, free of views and templates: views, commands and jobs call it."""

@@ -1,0 +1,306 @@
+"""The audit trail (SPEC §3.8): who, when, what, before and after; append-only, hash-chained.
+
+Every ORM flush writes one audit row per created, changed or deleted object, in the same
+transaction as the change (``after_flush``). Logins, denials, downloads and job runs call
+``record``. Each row's hash covers its content and the previous row's hash, and ``seq`` is
+contiguous, so ``verify_chain`` finds a row that was altered, inserted or removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import has_request_context, request
+from sqlalchemy import event, insert, inspect, select, text
+from sqlalchemy.orm import Session
+
+from backoffice.models.audit import AuditAction, AuditLog
+from backoffice.models.base import utcnow
+
+GENESIS = "0" * 64
+_PG_LOCK_KEY = 0x71_71_A0_D1  # serialises appends to the chain on PostgreSQL
+
+# Tables whose rows are not audited: the trail itself and pure bookkeeping of logins.
+_NOT_AUDITED = {"audit_log", "login_throttle"}
+# Columns never copied into the trail.
+_SECRET = {"password_hash"}
+
+
+class SealedError(Exception):
+    """A change to a record sealed into the archive (Art.22) was attempted."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: int | None
+    name: str
+    ip: str | None = None
+
+
+_actor_stack: list[Actor] = []
+
+
+@contextlib.contextmanager
+def acting_as(actor: Actor) -> Iterator[Actor]:
+    """Attribute every change inside the block to ``actor`` (CLI commands and jobs)."""
+    _actor_stack.append(actor)
+    try:
+        yield actor
+    finally:
+        _actor_stack.pop()
+
+
+def current_actor() -> Actor:
+    if _actor_stack:
+        return _actor_stack[-1]
+    if has_request_context():
+        from flask_login import current_user
+
+        ip = request.remote_addr
+        if getattr(current_user, "is_authenticated", False):
+            return Actor(current_user.id, current_user.username, ip)
+        return Actor(None, "anonymous", ip)
+    return Actor(None, "system")
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _columns(obj: Any) -> list[str]:
+    return [c.key for c in inspect(type(obj)).column_attrs if c.key not in _SECRET]
+
+
+def snapshot(obj: Any) -> dict[str, Any]:
+    state = inspect(obj)
+    return {k: _plain(state.attrs[k].loaded_value) for k in _columns(obj)}
+
+
+def _changes(obj: Any) -> tuple[dict, dict]:
+    state = inspect(obj)
+    before, after = {}, {}
+    for key in _columns(obj):
+        hist = state.attrs[key].history
+        if hist.has_changes():
+            before[key] = _plain(hist.deleted[0]) if hist.deleted else None
+            after[key] = _plain(hist.added[0]) if hist.added else None
+    return before, after
+
+
+def _identity(obj: Any) -> str | None:
+    ident = inspect(obj).identity
+    return None if ident is None else ":".join(str(v) for v in ident)
+
+
+def entry_hash(row: dict[str, Any]) -> str:
+    """The hash of one entry: its content plus the previous entry's hash."""
+    body = {
+        "seq": row["seq"],
+        "at": row["at"].isoformat(timespec="microseconds"),
+        "actor_id": row["actor_id"],
+        "actor": row["actor"],
+        "action": row["action"],
+        "entity": row["entity"],
+        "entity_id": row["entity_id"],
+        "before": row["before"],
+        "after": row["after"],
+        "detail": row["detail"],
+        "ip": row["ip"],
+        "prev_hash": row["prev_hash"],
+    }
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _append(session: Session, entries: list[dict[str, Any]]) -> None:
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    last = conn.execute(
+        select(AuditLog.seq, AuditLog.hash).order_by(AuditLog.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
+    for entry in entries:
+        seq += 1
+        entry["seq"] = seq
+        entry["prev_hash"] = prev
+        # The database keeps microseconds; hash exactly what will be read back.
+        entry["at"] = entry["at"].replace(microsecond=entry["at"].microsecond)
+        entry["hash"] = prev = entry_hash(entry)
+    conn.execute(insert(AuditLog), entries)
+
+
+def _entry(
+    action: AuditAction | str,
+    entity=None,
+    entity_id=None,
+    before=None,
+    after=None,
+    detail=None,
+    actor: Actor | None = None,
+) -> dict[str, Any]:
+    actor = actor or current_actor()
+    return {
+        "at": utcnow(),
+        "actor_id": actor.id,
+        "actor": actor.name,
+        "action": str(getattr(action, "value", action)),
+        "entity": entity,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "before": _plain(before),
+        "after": _plain(after),
+        "detail": detail,
+        "ip": actor.ip,
+    }
+
+
+def record(
+    session: Session,
+    action: AuditAction | str,
+    *,
+    entity: str | None = None,
+    entity_id: Any = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    detail: str | None = None,
+    actor: Actor | None = None,
+) -> None:
+    """Append one entry in ``session``'s transaction (the caller commits)."""
+    _append(session, [_entry(action, entity, entity_id, before, after, detail, actor)])
+
+
+def record_now(action: AuditAction | str, **kw: Any) -> None:
+    """Append one entry in a transaction of its own (logins, denials, alerts)."""
+    from backoffice.extensions import db
+
+    with Session(db.engine) as session:
+        record(session, action, **kw)
+        session.commit()
+
+
+def _auditable(obj: Any) -> bool:
+    return getattr(obj, "__tablename__", None) not in _NOT_AUDITED
+
+
+def _sealed_before_this_flush(obj: Any) -> bool:
+    sealer = getattr(obj, "sealed_by", None)
+    if sealer is None:
+        return False
+    hist = inspect(sealer).attrs.sealed_at.history
+    # Sealing itself happens in the flush that sets sealed_at: that one is allowed.
+    before = hist.deleted[0] if hist.deleted else (hist.unchanged[0] if hist.unchanged else None)
+    return before is not None
+
+
+@event.listens_for(Session, "before_flush")
+def _guard(session: Session, flush_context, instances) -> None:
+    for obj in list(session.dirty) + list(session.deleted) + list(session.new):
+        if isinstance(obj, AuditLog) and obj not in session.new:
+            raise PermissionError("audit entries are append-only")
+        if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+            continue
+        if _sealed_before_this_flush(obj):
+            raise SealedError(f"{type(obj).__name__} #{_identity(obj)} is sealed in the archive")
+
+
+@event.listens_for(Session, "after_flush")
+def _capture(session: Session, flush_context) -> None:
+    if session.info.get("audit_off"):
+        return
+    entries = []
+    for obj in session.new:
+        if _auditable(obj):
+            entries.append(
+                _entry(AuditAction.CREATE, obj.__tablename__, _identity(obj), after=snapshot(obj))
+            )
+    for obj in session.dirty:
+        if _auditable(obj) and session.is_modified(obj, include_collections=False):
+            before, after = _changes(obj)
+            if before or after:
+                entries.append(
+                    _entry(AuditAction.UPDATE, obj.__tablename__, _identity(obj), before, after)
+                )
+    for obj in session.deleted:
+        if _auditable(obj):
+            entries.append(
+                _entry(AuditAction.DELETE, obj.__tablename__, _identity(obj), before=snapshot(obj))
+            )
+    if entries:
+        _append(session, entries)
+
+
+@dataclass
+class ChainProblem:
+    seq: int | None
+    id: int | None
+    reason: str
+
+
+def verify_chain(session: Session, batch: int = 5000) -> list[ChainProblem]:
+    """Walk the chain in order; return every problem found (empty when intact)."""
+    problems: list[ChainProblem] = []
+    expected_seq, prev = 1, GENESIS
+    last_seq = 0
+    while True:
+        rows = (
+            session.execute(
+                select(AuditLog).where(AuditLog.seq > last_seq).order_by(AuditLog.seq).limit(batch)
+            )
+            .scalars()
+            .all()
+        )
+        if not rows:
+            break
+        for row in rows:
+            if row.seq != expected_seq:
+                problems.append(
+                    ChainProblem(
+                        expected_seq, None, f"entries {expected_seq}..{row.seq - 1} are missing"
+                    )
+                )
+            if row.prev_hash != prev:
+                problems.append(ChainProblem(row.seq, row.id, "link to the previous entry broken"))
+            data = {
+                c: getattr(row, c)
+                for c in (
+                    "seq",
+                    "at",
+                    "actor_id",
+                    "actor",
+                    "action",
+                    "entity",
+                    "entity_id",
+                    "before",
+                    "after",
+                    "detail",
+                    "ip",
+                    "prev_hash",
+                )
+            }
+            if entry_hash(data) != row.hash:
+                problems.append(ChainProblem(row.seq, row.id, "content does not match its hash"))
+            prev, expected_seq, last_seq = row.hash, row.seq + 1, row.seq
+        session.expunge_all()
+    return problems

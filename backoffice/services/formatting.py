@@ -1,0 +1,30 @@
+"""How amounts and times are shown: ¥1,234.50 with thousands separators; ISO dates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "HKD": "HK$"}
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def format_money(value: Decimal | int | None, currency: str = "CNY") -> str:
+    if value is None:
+        return ""
+    value = Decimal(value)
+    sign = "-" if value < 0 else ""
+    return f"{sign}{CURRENCY_SYMBOLS.get(currency, currency + ' ')}{abs(value):,.2f}"
+
+
+def format_amount(value: Decimal | int | None) -> str:
+    """Amount without symbol, for table cells: 1,234.50."""
+    return "" if value is None else f"{Decimal(value):,.2f}"
+
+
+def local_datetime(value: datetime | None) -> str:
+    """A timestamp in Shanghai time, ISO style: 2026-11-28 20:45:03."""
+    if value is None:
+        return ""
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")

@@ -1,0 +1,205 @@
+"""The admin: every view is registered here, inside the app factory (``init_admin``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, redirect, request, url_for
+from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from backoffice import models as m
+from backoffice.extensions import db
+from backoffice.views import cases, cycle, ledger, org, records, writeoff
+
+
+@dataclass(frozen=True)
+class Entry:
+    view: type
+    model: type
+    name: Any
+    category: Any
+    endpoint: str
+
+
+LEDGER, CYCLE, CASES, WRITEOFF, ARCHIVE, SYSTEM = (
+    _l("Ledger"),
+    _l("Monthly cycle"),
+    _l("Cases"),
+    _l("Write-off"),
+    _l("Archive"),
+    _l("System"),
+)
+
+REGISTRY: list[Entry] = [
+    Entry(ledger.ReceivableView, m.Receivable, _l("Receivables"), LEDGER, "receivable"),
+    Entry(ledger.PaymentView, m.Payment, _l("Payments"), LEDGER, "payment"),
+    Entry(
+        ledger.PaymentAllocationView,
+        m.PaymentAllocation,
+        _l("Payment allocations"),
+        LEDGER,
+        "payment_allocation",
+    ),
+    Entry(ledger.CustomerView, m.Customer, _l("Customers"), LEDGER, "customer"),
+    Entry(ledger.CreditEventView, m.CreditEvent, _l("Credit history"), LEDGER, "credit_event"),
+    Entry(ledger.ContractView, m.Contract, _l("Contracts"), LEDGER, "contract"),
+    Entry(ledger.ImportBatchView, m.ImportBatch, _l("Imports"), LEDGER, "import_batch"),
+    Entry(
+        ledger.ColumnMappingView,
+        m.ColumnMapping,
+        _l("Import column mapping"),
+        LEDGER,
+        "column_mapping",
+    ),
+    Entry(cycle.MonthlyRunView, m.MonthlyRun, _l("Monthly runs"), CYCLE, "monthly_run"),
+    Entry(
+        cycle.MonthlyReportView,
+        m.MonthlyReport,
+        _l("Monthly overdue reports"),
+        CYCLE,
+        "monthly_report",
+    ),
+    Entry(
+        cycle.ConfirmationFormView,
+        m.ConfirmationForm,
+        _l("Confirmation forms"),
+        CYCLE,
+        "confirmation_form",
+    ),
+    Entry(
+        cycle.ConfirmationLineView,
+        m.ConfirmationLine,
+        _l("Confirmation lines"),
+        CYCLE,
+        "confirmation_line",
+    ),
+    Entry(cycle.StatementView, m.Statement, _l("Statements of account"), CYCLE, "statement"),
+    Entry(cycle.OverdueReasonView, m.OverdueReason, _l("Overdue reasons"), CYCLE, "overdue_reason"),
+    Entry(cycle.TaskView, m.Task, _l("Tasks"), CYCLE, "task"),
+    Entry(cycle.NotificationView, m.Notification, _l("Inbox"), CYCLE, "notification"),
+    Entry(
+        cases.CollectionCaseView, m.CollectionCase, _l("Collection cases"), CASES, "collection_case"
+    ),
+    Entry(cases.WatchListEntryView, m.WatchListEntry, _l("Watch list"), CASES, "watch_list_entry"),
+    Entry(cases.CaseMemberView, m.CaseMember, _l("Case members"), CASES, "case_member"),
+    Entry(
+        cases.CollectionActionView,
+        m.CollectionAction,
+        _l("Collection actions"),
+        CASES,
+        "collection_action",
+    ),
+    Entry(
+        cases.PaymentPromiseView, m.PaymentPromise, _l("Promises to pay"), CASES, "payment_promise"
+    ),
+    Entry(cases.RepaymentPlanView, m.RepaymentPlan, _l("Repayment plans"), CASES, "repayment_plan"),
+    Entry(cases.InstalmentView, m.Instalment, _l("Instalments"), CASES, "instalment"),
+    Entry(cases.CollateralView, m.Collateral, _l("Guarantees and collateral"), CASES, "collateral"),
+    Entry(
+        cases.PaymentInKindView, m.PaymentInKind, _l("Payment in kind"), CASES, "payment_in_kind"
+    ),
+    Entry(cases.LitigationView, m.Litigation, _l("Litigation"), CASES, "litigation"),
+    Entry(cases.CaseCostView, m.CaseCost, _l("Case costs"), CASES, "case_cost"),
+    Entry(
+        cases.DocumentRequirementView,
+        m.DocumentRequirement,
+        _l("Document checklist"),
+        CASES,
+        "document_requirement",
+    ),
+    Entry(
+        cases.EvidenceDocumentView,
+        m.EvidenceDocument,
+        _l("Evidence documents"),
+        CASES,
+        "evidence_document",
+    ),
+    Entry(
+        writeoff.WriteOffApplicationView,
+        m.WriteOffApplication,
+        _l("Write-off applications"),
+        WRITEOFF,
+        "writeoff_application",
+    ),
+    Entry(
+        writeoff.WriteOffItemView, m.WriteOffItem, _l("Write-off items"), WRITEOFF, "writeoff_item"
+    ),
+    Entry(
+        writeoff.ApprovalDecisionView,
+        m.ApprovalDecision,
+        _l("Approval decisions"),
+        WRITEOFF,
+        "approval_decision",
+    ),
+    Entry(
+        writeoff.MaterialRequirementView,
+        m.MaterialRequirement,
+        _l("Required materials"),
+        WRITEOFF,
+        "material_requirement",
+    ),
+    Entry(
+        writeoff.RecourseEntryView,
+        m.RecourseEntry,
+        _l("Recourse ledger"),
+        WRITEOFF,
+        "recourse_entry",
+    ),
+    Entry(writeoff.RecoveryView, m.Recovery, _l("Recoveries"), WRITEOFF, "recovery"),
+    Entry(
+        writeoff.AccountabilityFindingView,
+        m.AccountabilityFinding,
+        _l("Accountability findings"),
+        WRITEOFF,
+        "accountability_finding",
+    ),
+    Entry(writeoff.SanctionView, m.Sanction, _l("Sanctions"), WRITEOFF, "sanction"),
+    Entry(records.ArchiveRecordView, m.ArchiveRecord, _l("Archives"), ARCHIVE, "archive_record"),
+    Entry(records.ArchiveItemView, m.ArchiveItem, _l("Archive manifests"), ARCHIVE, "archive_item"),
+    Entry(records.AuditLogView, m.AuditLog, _l("Audit log"), ARCHIVE, "audit_log"),
+    Entry(org.CompanyView, m.Company, _l("Companies"), SYSTEM, "company"),
+    Entry(org.SalesUnitView, m.SalesUnit, _l("Sales units"), SYSTEM, "sales_unit"),
+    Entry(org.UserView, m.User, _l("Users"), SYSTEM, "user"),
+    Entry(org.RoleView, m.Role, _l("Roles"), SYSTEM, "role"),
+    Entry(writeoff.TargetView, m.Target, _l("Targets"), SYSTEM, "target"),
+    Entry(cycle.CalendarYearView, m.CalendarYear, _l("Calendar years"), SYSTEM, "calendar_year"),
+    Entry(cycle.CalendarDayView, m.CalendarDay, _l("Working-day calendar"), SYSTEM, "calendar_day"),
+    Entry(records.SettingView, m.Setting, _l("Settings"), SYSTEM, "setting"),
+    Entry(cycle.JobRunView, m.JobRun, _l("Jobs"), SYSTEM, "job_run"),
+]
+
+
+class HomeView(AdminIndexView):
+    """The dashboard; anonymous visitors are sent to the login page."""
+
+    def is_accessible(self) -> bool:
+        return current_user.is_authenticated
+
+    def inaccessible_callback(self, name, **kwargs):
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+    @expose("/")
+    def index(self):
+        from backoffice.services.dashboard import dashboard_data
+
+        return self.render("admin/dashboard.html", data=dashboard_data(current_user))
+
+
+def init_admin(app: Flask) -> Admin:
+    admin = Admin(
+        app,
+        name=_l("Qingqian"),
+        index_view=HomeView(name=_l("Dashboard"), url="/admin", endpoint="admin"),
+        theme=Bootstrap4Theme(base_template="admin/qq_base.html", fluid=True),
+    )
+    for entry in REGISTRY:
+        admin.add_view(
+            entry.view(
+                entry.model, db, name=entry.name, category=entry.category, endpoint=entry.endpoint
+            )
+        )
+    return admin

@@ -1,0 +1,343 @@
+"""``SecuredModelView``: the one place where the permission table meets Flask-Admin.
+
+Every exposed endpoint maps to an action of ``backoffice.permissions``; anonymous users go to
+the login page, everyone else who is not allowed gets 403 (and an audit entry). Queries, counts,
+details by id, exports, bulk actions, ajax look-ups and relation pickers all pass the row scope.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import abort, flash, has_request_context, redirect, request, url_for
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.contrib.sqla.filters import FilterConverter
+from flask_admin.contrib.sqla.form import AdminModelConverter
+from flask_admin.form import DateTimeField
+from flask_admin.model.ajax import DEFAULT_PAGE_SIZE
+from flask_admin.model.filters import convert
+from flask_admin.model.form import converts
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import inspect as sa_inspect
+from wtforms import DecimalField
+
+from backoffice.extensions import db
+from backoffice.labels import column_labels_for
+from backoffice.models.audit import AuditAction
+from backoffice.models.base import LabeledEnum
+from backoffice.permissions import Action, can, resource_of, scope_filter, unit_restricted
+from backoffice.services import audit
+from backoffice.services.audit import SealedError
+from backoffice.services.formatting import format_money
+
+# Flask-Admin endpoint → the action it needs.
+ENDPOINT_ACTIONS = {
+    "index_view": Action.VIEW,
+    "details_view": Action.VIEW,
+    "ajax_lookup": Action.VIEW,
+    "create_view": Action.CREATE,
+    "edit_view": Action.EDIT,
+    "ajax_update": Action.EDIT,
+    "delete_view": Action.DELETE,
+    "export": Action.EXPORT,
+    "action_view": Action.VIEW,  # each bulk action then checks its own permission
+}
+
+
+def deny(resource: str, action: str) -> Any:
+    """Answer a refused request: login page for strangers, 403 (audited) for users."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    audit.record_now(AuditAction.DENIED, entity=resource, detail=f"{action} {request.path}")
+    abort(403)
+
+
+def object_in_scope(obj: Any, user: Any) -> bool:
+    """Whether a (possibly unsaved) object lies inside the user's row scope."""
+    parent = getattr(type(obj), "__scope_parent__", None)
+    if parent:
+        target = getattr(obj, parent)
+        if target is None:
+            fk = next(iter(sa_inspect(type(obj)).relationships[parent].local_columns))
+            target_cls = sa_inspect(type(obj)).relationships[parent].mapper.class_
+            fk_value = getattr(obj, fk.key)
+            target = db.session.get(target_cls, fk_value) if fk_value is not None else None
+        return target is not None and object_in_scope(target, user)
+    company_col = getattr(type(obj), "__scope_company__", "company_id")
+    if user.company_id is not None and company_col and hasattr(obj, company_col):
+        if getattr(obj, company_col) != user.company_id:
+            return False
+    unit_col = getattr(type(obj), "__scope_unit__", "sales_unit_id")
+    if unit_restricted(user) and unit_col and hasattr(obj, unit_col):
+        return getattr(obj, unit_col) in user.unit_ids
+    owner = getattr(type(obj), "__scope_owner__", None)
+    return not owner or getattr(obj, owner) == user.id
+
+
+class ScopedAjaxLoader(QueryAjaxModelLoader):
+    """Ajax relation look-ups limited to the rows the current user may see."""
+
+    def get_query(self):
+        return super().get_query().filter(scope_filter(self.model, current_user))
+
+    def get_one(self, pk):
+        with db.session.no_autoflush:
+            return (
+                self.get_query().filter(sa_inspect(self.model).primary_key[0] == pk).one_or_none()
+            )
+
+    def get_list(self, term, offset=0, limit=DEFAULT_PAGE_SIZE):
+        return super().get_list(term, offset, min(limit, 50))
+
+
+def _enum_formatter(view, value, name=None):
+    return value.label if isinstance(value, LabeledEnum) else value
+
+
+def _money_formatter(view, value, name=None):
+    return format_money(value)
+
+
+def _bool_formatter(view, value, name=None):
+    return Markup("&#10003;") if value else ""
+
+
+def _date_formatter(view, value, name=None):
+    return value.isoformat()
+
+
+def _datetime_formatter(view, value, name=None):
+    from backoffice.services.formatting import local_datetime
+
+    return local_datetime(value)
+
+
+TYPE_FORMATTERS = {
+    Decimal: _money_formatter,
+    bool: _bool_formatter,
+    date: _date_formatter,
+    datetime: _datetime_formatter,
+    type(None): lambda view, value, name=None: "",
+}
+EXPORT_TYPE_FORMATTERS = {
+    Decimal: lambda view, value, name=None: str(value),
+    date: _date_formatter,
+    datetime: lambda view, value, name=None: value.isoformat(),
+    type(None): lambda view, value, name=None: "",
+    bool: lambda view, value, name=None: "1" if value else "0",
+}
+
+
+class QQFilterConverter(FilterConverter):
+    """Filters for our own column types (exact money, aware timestamps)."""
+
+    @convert("money", "rate")
+    def conv_money(self, column, name, **kwargs):
+        return self.conv_float(column, name, **kwargs)
+
+    @convert("utcdatetime")
+    def conv_utcdatetime(self, column, name, **kwargs):
+        return self.conv_datetime(column, name, **kwargs)
+
+
+class QQModelConverter(AdminModelConverter):
+    """Form fields for our own column types."""
+
+    @converts("Money")
+    def conv_money(self, field_args, **extra):
+        field_args.setdefault("places", 2)
+        return DecimalField(**field_args)
+
+    @converts("Rate")
+    def conv_rate(self, field_args, **extra):
+        field_args.setdefault("places", None)
+        return DecimalField(**field_args)
+
+    @converts("UTCDateTime")
+    def conv_utcdatetime(self, field_args, **extra):
+        return DateTimeField(**field_args)
+
+
+class SecuredModelView(ModelView):
+    """Base of every model view: permissions, scope, Chinese labels, money formatting."""
+
+    resource: str | None = None
+    filter_converter = QQFilterConverter()
+    model_form_converter = QQModelConverter
+    can_view_details = True
+    export_types = ["csv", "xlsx"]
+    export_max_rows = 100_000
+    # Big tables: never COUNT(*) every row on each list page (STYLE traps).
+    simple_list_pager = True
+    page_size = 20
+    can_set_page_size = True
+    page_size_options = (20, 50, 100)
+    details_modal = False
+    create_modal = False
+    edit_modal = False
+    column_display_pk = False
+    column_default_sort: Any = ("id", True)
+    # Scope columns are derived from the owning customer/case, not typed in.
+    form_excluded_columns: Any = ("created_at", "updated_at")
+    # ModelView constructor arguments for the menu; set by the registry.
+    category: str | None = None
+
+    def __init__(self, model, session, **kwargs):
+        self.resource = self.resource or resource_of(model)
+        labels = column_labels_for(model)
+        labels.update(self.column_labels or {})
+        self.column_labels = labels
+        formatters = dict(TYPE_FORMATTERS)
+        self.column_type_formatters = formatters
+        self.column_type_formatters_export = dict(EXPORT_TYPE_FORMATTERS)
+        for cls in LabeledEnum.__subclasses__():
+            formatters[cls] = _enum_formatter
+            self.column_type_formatters_export[cls] = lambda v, value, name=None: str(value.label)
+        super().__init__(model, session, **kwargs)
+
+    # -- permissions -----------------------------------------------------------------------
+
+    def allowed(self, action: Action | str) -> bool:
+        if not has_request_context():
+            return True  # Flask-Admin builds its caches at start-up: allow, check per request
+        return can(current_user, self.resource, action)
+
+    @property
+    def can_create(self) -> bool:  # type: ignore[override]
+        return self.allowed(Action.CREATE)
+
+    @property
+    def can_edit(self) -> bool:  # type: ignore[override]
+        return self.allowed(Action.EDIT)
+
+    @property
+    def can_delete(self) -> bool:  # type: ignore[override]
+        return self.allowed(Action.DELETE)
+
+    @property
+    def can_export(self) -> bool:  # type: ignore[override]
+        return self.allowed(Action.EXPORT)
+
+    def is_accessible(self) -> bool:
+        return current_user.is_authenticated and self.allowed(Action.VIEW)
+
+    def is_visible(self) -> bool:
+        return self.is_accessible()
+
+    def _handle_view(self, name, **kwargs):
+        action = ENDPOINT_ACTIONS.get(name, Action.VIEW)
+        if not current_user.is_authenticated or not self.allowed(Action.VIEW):
+            return deny(self.resource, Action.VIEW)
+        if not self.allowed(action):
+            return deny(self.resource, action)
+        return None
+
+    def inaccessible_callback(self, name, **kwargs):
+        return deny(self.resource, ENDPOINT_ACTIONS.get(name, Action.VIEW))
+
+    def is_action_allowed(self, name: str) -> bool:
+        if name == "delete":
+            return self.allowed(Action.DELETE)
+        needed = getattr(getattr(self, f"action_{name}", None), "_permission", Action.EDIT)
+        return super().is_action_allowed(name) and self.allowed(needed)
+
+    def handle_action(self, return_view=None):
+        name = request.form.get("action")
+        if name and not self.is_action_allowed(name):
+            return deny(self.resource, f"action:{name}")
+        return super().handle_action(return_view)
+
+    # -- row scope ---------------------------------------------------------------------------
+
+    def get_query(self):
+        return super().get_query().filter(scope_filter(self.model, current_user))
+
+    def get_count_query(self):
+        return super().get_count_query().filter(scope_filter(self.model, current_user))
+
+    def get_one(self, id):
+        obj = self.get_query().filter(self._pk_criterion(id)).one_or_none()
+        if obj is None and has_request_context():
+            abort(404)
+        return obj
+
+    def _pk_criterion(self, id):
+        pk = sa_inspect(self.model).primary_key[0]
+        try:
+            value = pk.type.python_type(id)
+        except (TypeError, ValueError, NotImplementedError):
+            abort(404)
+        return pk == value
+
+    def _create_ajax_loader(self, name, options):
+        attr = getattr(self.model, name)
+        remote = attr.prop.mapper.class_
+        return ScopedAjaxLoader(name, self.session, remote, **options)
+
+    def _scope_form(self, form):
+        """Limit every relation picker of a form to rows inside the user's scope."""
+        for field in form:
+            factory = getattr(field, "query_factory", None)
+            if factory is not None:
+                query = factory()
+                entity = query.column_descriptions[0]["entity"]
+                field.query = query.filter(scope_filter(entity, current_user))
+        return form
+
+    def create_form(self, obj=None):
+        return self._scope_form(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._scope_form(super().edit_form(obj))
+
+    def on_model_change(self, form, model, is_created):
+        inherit_scope(model)
+        if not object_in_scope(model, current_user):
+            raise ValueError(_("You may only record data of your own sales units."))
+        super().on_model_change(form, model, is_created)
+
+    # -- saving: a refused change is a clear message and is audited --------------------------
+
+    def handle_view_exception(self, exc):
+        if isinstance(exc, SealedError | ValueError | PermissionError):
+            db.session.rollback()
+            audit.record_now(AuditAction.REFUSED, entity=self.resource, detail=str(exc))
+            flash(str(exc), "error")
+            return True
+        return super().handle_view_exception(exc)
+
+
+def inherit_scope(obj: Any) -> None:
+    """Copy company and sales unit from the owning customer (or case) onto a new row."""
+    if not hasattr(obj, "company_id") or not hasattr(obj, "sales_unit_id"):
+        return
+    if getattr(type(obj), "__scope_unit__", "sales_unit_id") != "sales_unit_id":
+        return
+    source = None
+    for rel, fk in (
+        ("customer", "customer_id"),
+        ("case", "case_id"),
+        ("application", "application_id"),
+    ):
+        if hasattr(obj, fk) and getattr(obj, fk) is not None or getattr(obj, rel, None) is not None:
+            source = getattr(obj, rel, None)
+            if source is None:
+                target = sa_inspect(type(obj)).relationships[rel].mapper.class_
+                source = db.session.get(target, getattr(obj, fk))
+            break
+    if source is None:
+        return
+    if obj.company_id is None:
+        obj.company_id = source.company_id
+    if obj.sales_unit_id is None:
+        obj.sales_unit_id = source.sales_unit_id
+
+
+def enum_value(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value

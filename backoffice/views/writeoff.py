@@ -1,0 +1,69 @@
+"""Write-off applications, approvals, recourse, accountability (SPEC §3.5, §3.7)."""
+
+from __future__ import annotations
+
+from backoffice.views.base import SecuredModelView
+
+
+class WriteOffApplicationView(SecuredModelView):
+    column_list = (
+        "app_no",
+        "customer",
+        "sales_unit",
+        "ground",
+        "amount",
+        "status",
+        "current_step",
+        "applicant",
+        "created_at",
+    )
+    column_searchable_list = ("app_no",)
+    column_filters = ("status", "ground", "current_step")
+    form_columns = (
+        "customer",
+        "case",
+        "ground",
+        "amount",
+        "facts",
+        "materials_missing_reason",
+        "materials_due_on",
+    )
+    form_ajax_refs = {
+        "customer": {"fields": ("name", "erp_code"), "page_size": 20},
+        "case": {"fields": ("case_no",), "page_size": 20},
+    }
+
+
+class WriteOffItemView(SecuredModelView):
+    column_list = ("application", "receivable", "amount")
+
+
+class ApprovalDecisionView(SecuredModelView):
+    column_list = ("application", "round", "step", "decision", "comment", "user", "decided_at")
+    column_filters = ("step", "decision")
+
+
+class MaterialRequirementView(SecuredModelView):
+    column_list = ("ground", "doc_type", "required")
+    column_filters = ("ground",)
+
+
+class RecourseEntryView(SecuredModelView):
+    column_list = ("application", "customer", "written_off", "recovered", "opened_on")
+
+
+class RecoveryView(SecuredModelView):
+    column_list = ("entry", "amount", "received_on", "note")
+
+
+class AccountabilityFindingView(SecuredModelView):
+    column_list = ("application", "case", "kind", "people", "finding", "completed_at")
+
+
+class SanctionView(SecuredModelView):
+    column_list = ("user", "kind", "decided_on", "finding", "note")
+
+
+class TargetView(SecuredModelView):
+    column_list = ("period", "company", "sales_unit", "base_amount", "note")
+    column_filters = ("period",)

