@@ -1,0 +1,58 @@
+"""PDF rendering: embedded CJK font, extractable Chinese, repeated headers, strict resources."""
+
+import subprocess
+
+import pytest
+from flask import render_template_string
+
+from backoffice.models.base import utcnow
+from backoffice.services.pdf import PdfError, render_html_to_pdf
+
+TABLE = """{% extends 'pdf/base.html' %}{% block content %}<h1>对账单</h1>
+<table class="grid" repeat="1"><thead><tr><th>单据编号</th><th>客户名称</th>
+<th class="num">金额</th></tr></thead><tbody>
+{% for i in range(rows) %}<tr><td>INV{{ '%06d' % i }}</td><td>华锐重工股份有限公司</td>
+<td class="num">{{ '{:,.2f}'.format(1000 + i) }}</td></tr>{% endfor %}
+</tbody></table>{% endblock %}"""
+
+
+def _pdf(app, source, **ctx) -> bytes:
+    with app.test_request_context():
+        html = render_template_string(source, company=None, generated_at=utcnow(), **ctx)
+        return render_html_to_pdf(html)
+
+
+def _run(tool, pdf_bytes, tmp_path, *args):
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(pdf_bytes)
+    return subprocess.run([tool, *args, str(path), "-"] if tool == "pdftotext"
+                          else [tool, *args, str(path)],
+                          capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.skipif(subprocess.run(["which", "pdftotext"], capture_output=True).returncode,
+                    reason="poppler-utils not installed")
+def test_chinese_text_embedded_font_and_repeated_header(app, tmp_path):
+    """A long table renders with an embedded CJK TrueType font, Chinese text and numbers
+    extract exactly, and the header row repeats on the second page."""
+    data = _pdf(app, TABLE, rows=120)
+    fonts = _run("pdffonts", data, tmp_path)
+    cjk = [line for line in fonts.splitlines() if "WenQuanYi" in line]
+    assert cjk and " yes yes " in cjk[0]  # embedded, subset
+    text = _run("pdftotext", data, tmp_path, "-layout")
+    assert "华锐重工股份有限公司" in text and "INV000119" in text and "1,119.00" in text
+    page2 = _run("pdftotext", data, tmp_path, "-f", "2", "-l", "2", "-layout")
+    assert "单据编号" in page2 and "客户名称" in page2
+    assert "第 2 页" in page2
+
+
+def test_remote_resources_are_refused(app):
+    """A template that tries to load a remote image fails instead of fetching it."""
+    with pytest.raises(PdfError, match="refused"):
+        _pdf(app, '<html><body><img src="http://example.invalid/x.png">文字</body></html>')
+
+
+def test_files_outside_static_are_refused(app):
+    """A template cannot read files outside our own static folder."""
+    with pytest.raises(PdfError, match="refused"):
+        _pdf(app, '<html><body><img src="../../../../etc/passwd">文字</body></html>')
