@@ -16,8 +16,8 @@ from backoffice.models import Company, Customer, Receivable, SalesUnit
 from backoffice.models.base import utcnow
 from backoffice.services.ledger_cache import bump_ledger_version
 
-PREFIXES = ["华", "中", "东", "新", "宏", "恒", "金", "盛", "鑫", "永", "泰", "瑞", "博", "天", "海"]
-MIDDLES = ["达", "信", "远", "丰", "利", "源", "诚", "茂", "安", "祥", "通", "联", "创", "和", "昌"]
+PREFIXES = "华中东新宏恒金盛鑫永泰瑞博天海"
+MIDDLES = "达信远丰利源诚茂安祥通联创和昌"
 SUFFIXES = ["机械", "电气", "化工", "建材", "物流", "科技", "工程", "贸易", "钢铁", "能源"]
 
 
