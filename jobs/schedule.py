@@ -1,18 +1,24 @@
 """What the scheduler starts on a given day (Asia/Shanghai).
 
-Cron syntax cannot express Chinese holidays, so the decision is made here, in Python: each
-entry looks at the date and returns the jobs due that day, with deterministic ids, so a
-scheduler restarted mid-day enqueues nothing twice.
+Cron syntax cannot express Chinese holidays (the dispatch day of Art.12 moves with them), so
+the decision is made here, in Python: each entry of ``SCHEDULE`` looks at the date and returns
+the jobs due that day, each with a deterministic job id. ``enqueue`` starts an id at most once,
+so a scheduler restarted mid-day, or two schedulers by mistake, enqueue nothing twice. An entry
+may also return work that was due on an earlier day and not yet done (its id says which
+period), so a scheduler that was down on the day catches up.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from jobs import QUEUE_DEFAULT
+from jobs import QUEUE_DEFAULT, make_job_id
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -27,12 +33,65 @@ class Due:
 def daily_audit_check(today: date) -> list[Due]:
     from jobs.maintenance import verify_audit_chain
 
-    return [Due(verify_audit_chain, (), f"audit-verify:{today.isoformat()}")]
+    return [Due(verify_audit_chain, (), make_job_id("audit-verify", today.isoformat()))]
+
+
+def daily_calendar_check(today: date) -> list[Due]:
+    from jobs.maintenance import check_calendar_coverage
+
+    return [
+        Due(
+            check_calendar_coverage,
+            (today.isoformat(),),
+            make_job_id("calendar-check", today.isoformat()),
+        )
+    ]
 
 
 #: Each callable maps a day to the jobs due on it. Later capabilities add theirs here.
-SCHEDULE: list[Callable[[date], list[Due]]] = [daily_audit_check]
+SCHEDULE: list[Callable[[date], list[Due]]] = [daily_audit_check, daily_calendar_check]
+
+
+@dataclass
+class Tick:
+    """What one scheduler tick did."""
+
+    enqueued: list[str] = field(default_factory=list)  # job ids put on a queue now
+    existing: list[str] = field(default_factory=list)  # ids already started before
+    errors: list[str] = field(default_factory=list)  # entries that could not decide
 
 
 def due_on(today: date) -> list[Due]:
+    """Every job due on ``today``; raises if an entry cannot decide (e.g. CalendarMissing)."""
     return [d for entry in SCHEDULE for d in entry(today)]
+
+
+def enqueue_due(today: date) -> Tick:
+    """Enqueue what ``SCHEDULE`` says is due on ``today`` (a date in Asia/Shanghai).
+
+    Idempotent: an id enqueued before (today, by an earlier run of the scheduler) is not
+    enqueued again. An entry that raises (for example ``CalendarMissing`` because next year's
+    holidays have not been entered) is reported in ``Tick.errors`` and logged; the other entries
+    still run. Commits (through ``enqueue``).
+    """
+    from sqlalchemy import select
+
+    from backoffice.extensions import db
+    from backoffice.models.job import JobRun
+    from jobs import enqueue
+
+    tick = Tick()
+    for entry in SCHEDULE:
+        try:
+            dues = entry(today)
+        except Exception as exc:  # noqa: BLE001 - one broken entry must not stop the others
+            db.session.rollback()
+            log.exception("schedule entry %s failed for %s", entry.__name__, today)
+            tick.errors.append(f"{entry.__name__}: {exc}")
+            continue
+        for due in dues:
+            existed = db.session.scalar(select(JobRun.id).where(JobRun.rq_job_id == due.job_id))
+            # For an existing id this enqueues nothing (it only re-puts a queued row Redis lost).
+            enqueue(due.func, *due.args, job_id=due.job_id, queue=due.queue, **due.kwargs)
+            (tick.existing if existed else tick.enqueued).append(due.job_id)
+    return tick
