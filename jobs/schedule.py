@@ -48,8 +48,27 @@ def daily_calendar_check(today: date) -> list[Due]:
     ]
 
 
+def monthly_on_dispatch_day(today: date) -> list[Due]:
+    """Art.12: the monthly run starts on the dispatch day (the 3rd, moved past holidays), or
+    on the first tick after it if the scheduler was down. Raises ``CalendarMissing`` for a
+    year without calendar data: it refuses rather than guesses."""
+    from backoffice.extensions import db
+    from backoffice.services.calendar import dispatch_day
+    from jobs import QUEUE_REPORTS
+    from jobs.monthly import monthly_run
+
+    if today < dispatch_day(db.session, today.year, today.month):
+        return []
+    period = f"{today.year:04d}-{today.month:02d}"
+    return [Due(monthly_run, (period,), make_job_id("monthly-run", period), QUEUE_REPORTS)]
+
+
 #: Each callable maps a day to the jobs due on it. Later capabilities add theirs here.
-SCHEDULE: list[Callable[[date], list[Due]]] = [daily_audit_check, daily_calendar_check]
+SCHEDULE: list[Callable[[date], list[Due]]] = [
+    daily_audit_check,
+    daily_calendar_check,
+    monthly_on_dispatch_day,
+]
 
 
 @dataclass

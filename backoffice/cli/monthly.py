@@ -1,0 +1,42 @@
+"""``flask --app app monthly run --period 2026-10``: the monthly cycle (Art.12–15)."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from backoffice.services.calendar import CalendarError
+from backoffice.services.monthly import PeriodError, parse_period
+
+monthly_cli = AppGroup("monthly", help="The monthly overdue cycle.")
+
+
+@monthly_cli.command("run")
+@click.option("--period", required=True, help="YYYY-MM, e.g. 2026-10")
+@click.option("--inline", is_flag=True, help="Run here, without Redis and workers.")
+def monthly_run_command(period: str, inline: bool) -> None:
+    """Generate the period's reports, confirmation forms and statements (idempotent)."""
+    from backoffice.cli import cli_actor
+    from backoffice.services import audit
+    from jobs import QUEUE_REPORTS, enqueue, make_job_id
+    from jobs.monthly import monthly_run, run_period
+
+    try:
+        parse_period(period)
+    except PeriodError as exc:
+        raise click.BadParameter(str(exc), param_hint="--period") from exc
+    with audit.acting_as(cli_actor()):
+        try:
+            if inline:
+                result = run_period(period, inline=True)
+                click.echo(
+                    f"{period}: {result['reports']} reports, {result['forms']} forms, "
+                    f"{result['statements']} statements"
+                )
+                return
+            run = enqueue(
+                monthly_run, period, job_id=make_job_id("monthly-run", period), queue=QUEUE_REPORTS
+            )
+        except CalendarError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"enqueued {run.rq_job_id} (status {run.status.value}); see the Jobs page")

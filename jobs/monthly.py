@@ -1,0 +1,62 @@
+"""The monthly run as RQ jobs (Art.12–15). Both jobs are idempotent: every artifact has a
+unique key in the database and is created only when missing, so re-running a period, or
+running again after a worker was killed, leaves exactly one of each."""
+
+from __future__ import annotations
+
+from backoffice.extensions import db
+from backoffice.services import monthly
+from jobs import QUEUE_REPORTS, enqueue, job, make_job_id, set_progress
+
+STATEMENT_CHUNK = 200  # customers per statement job: the unit of parallelism across workers
+
+
+def run_period(period: str, *, inline: bool = False) -> dict:
+    """Reports and forms for every unit, then statements (chunked; inline or as jobs)."""
+    p = monthly.plan(db.session, period)
+    run = monthly.ensure_run(db.session, p)
+    units = monthly.active_units(db.session)
+    for i, unit in enumerate(units, 1):
+        monthly.build_unit_report(db.session, run, unit, p)
+        monthly.build_confirmation_form(db.session, run, unit, p)
+        set_progress(int(40 * i / max(1, len(units))), f"{unit.name}: report and form")
+    customer_ids = monthly.statement_customer_ids(db.session, p.as_of)
+    chunks = [
+        customer_ids[i : i + STATEMENT_CHUNK] for i in range(0, len(customer_ids), STATEMENT_CHUNK)
+    ]
+    for n, chunk in enumerate(chunks, 1):
+        if inline:
+            monthly.build_statements(db.session, p, chunk)
+        else:
+            enqueue(
+                monthly_statements,
+                period,
+                chunk[0],
+                chunk[-1],
+                job_id=make_job_id("monthly-statements", period, chunk[0], chunk[-1]),
+                queue=QUEUE_REPORTS,
+            )
+        set_progress(40 + int(60 * n / max(1, len(chunks))), f"statements {n}/{len(chunks)}")
+    if inline:
+        monthly.finish_run(db.session, run)
+    return {
+        "period": period,
+        "units": len(units),
+        "statement_jobs": 0 if inline else len(chunks),
+        **monthly.counts(db.session, period),
+    }
+
+
+@job
+def monthly_run(period: str) -> dict:
+    """Art.12: the period's reports and confirmation forms; enqueues the statement jobs."""
+    return run_period(period)
+
+
+@job
+def monthly_statements(period: str, first_customer_id: int, last_customer_id: int) -> dict:
+    """Statements for the customers with ids in [first, last] that need one and lack it."""
+    p = monthly.plan(db.session, period)
+    ids = monthly.statement_customer_ids(db.session, p.as_of, first_customer_id, last_customer_id)
+    created = monthly.build_statements(db.session, p, ids)
+    return {"period": period, "customers": len(ids), "created": created}

@@ -1,0 +1,183 @@
+"""The monthly run (Art.12–15): snapshot at the close, one report/form per unit, one
+statement per customer, idempotent, deadlines in working days, PDFs that extract correctly."""
+
+import subprocess
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from backoffice.models import (
+    ConfirmationForm,
+    ConfirmationLine,
+    MonthlyReport,
+    Notification,
+    Payment,
+    PaymentAllocation,
+    Statement,
+    Task,
+)
+from backoffice.services import monthly
+from backoffice.services.calendar import CalendarMissing, load_year
+from backoffice.services.storage import get_storage
+from jobs.monthly import run_period
+from tests import helpers
+
+HAS_POPPLER = subprocess.run(["which", "pdftotext"], capture_output=True).returncode == 0
+
+
+@pytest.fixture()
+def ledger(db):
+    """Two units; overdue, not-yet-due and partly paid receivables; a collector per unit."""
+    load_year(db.session, 2026)
+    db.session.commit()
+    east = helpers.make_unit(name="华东事业部")
+    north = helpers.make_unit(company=east.company, name="华北事业部")
+    acme = helpers.make_customer(east, name="上海宏达机械有限公司")
+    beta = helpers.make_customer(north, name="北京恒信建材有限公司")
+    r1 = helpers.make_receivable(acme, amount="120000.00", due=date(2026, 7, 31), doc_no="INV-A1")
+    helpers.make_receivable(acme, amount="5000.00", due=date(2026, 12, 31), doc_no="INV-A2")
+    r3 = helpers.make_receivable(beta, amount="88000.50", due=date(2026, 9, 15), doc_no="INV-B1")
+    # A payment received after the September close must not reduce the snapshot.
+    pay = Payment(
+        company_id=beta.company_id,
+        sales_unit_id=north.id,
+        customer_id=beta.id,
+        payment_no="P-1",
+        amount=Decimal("8000.50"),
+        received_on=date(2026, 10, 2),
+        unallocated=Decimal(0),
+    )
+    db.session.add(pay)
+    db.session.flush()
+    db.session.add(
+        PaymentAllocation(payment_id=pay.id, receivable_id=r3.id, amount=Decimal("8000.50"))
+    )
+    r3.paid_amount, r3.outstanding = Decimal("8000.50"), Decimal("80000.00")
+    # And one received before the close does.
+    pay2 = Payment(
+        company_id=acme.company_id,
+        sales_unit_id=east.id,
+        customer_id=acme.id,
+        payment_no="P-2",
+        amount=Decimal("20000"),
+        received_on=date(2026, 9, 10),
+        unallocated=Decimal(0),
+    )
+    db.session.add(pay2)
+    db.session.flush()
+    db.session.add(
+        PaymentAllocation(payment_id=pay2.id, receivable_id=r1.id, amount=Decimal("20000"))
+    )
+    r1.paid_amount, r1.outstanding = Decimal("20000"), Decimal("100000")
+    db.session.commit()
+    helpers.make_user("collector", units=[east])
+    helpers.make_user("collector", units=[north])
+    return {"east": east, "north": north, "acme": acme, "beta": beta}
+
+
+def test_plan_dates_follow_the_working_calendar(db):
+    """October 2026: dispatch on the 8th (after the National Day holiday), the form the next
+    working day, answers due 5 working days after the form; data as of 30 September."""
+    load_year(db.session, 2026)
+    p = monthly.plan(db.session, "2026-10")
+    assert p.as_of == date(2026, 9, 30)
+    assert p.dispatch_date == date(2026, 10, 8)
+    assert p.form_date == date(2026, 10, 9)
+    # Saturday 10 October is a make-up working day (调休): 10, 12, 13, 14, 15.
+    assert p.answer_due == date(2026, 10, 15)
+
+
+def test_a_period_without_calendar_data_is_refused(db):
+    """2027 has no calendar data: the run refuses with the year named, it does not guess."""
+    with pytest.raises(CalendarMissing, match="2027"):
+        monthly.plan(db.session, "2027-01")
+
+
+def test_bad_period_is_refused(db):
+    """A malformed period is a clear error."""
+    with pytest.raises(monthly.PeriodError):
+        monthly.plan(db.session, "2026-13")
+
+
+def test_run_creates_one_of_each_and_is_idempotent(ledger, db, app):
+    """A run creates one report and one form per unit and one statement per customer with
+    anything outstanding; running it again changes nothing."""
+    run_period("2026-10", inline=True)
+    first = monthly.counts(db.session, "2026-10")
+    assert first == {"reports": 2, "forms": 2, "statements": 2}
+    run_period("2026-10", inline=True)
+    assert monthly.counts(db.session, "2026-10") == first
+    lines = db.session.scalars(select(ConfirmationLine)).all()
+    by_doc = {line.receivable.doc_no: line for line in lines}
+    # INV-A2 is not yet due; INV-B1's October payment is after the close.
+    assert set(by_doc) == {"INV-A1", "INV-B1"}
+    assert by_doc["INV-A1"].outstanding_at_close == Decimal("100000.00")
+    assert by_doc["INV-B1"].outstanding_at_close == Decimal("88000.50")
+    assert by_doc["INV-A1"].overdue_days == (date(2026, 9, 30) - date(2026, 7, 31)).days
+    form = db.session.scalar(
+        select(ConfirmationForm).where(ConfirmationForm.sales_unit_id == ledger["east"].id)
+    )
+    assert form.issued_on == date(2026, 10, 9) and form.answer_due == date(2026, 10, 15)
+    # The unit's collector has a task and an inbox message, once.
+    assert db.session.scalar(select(func.count()).select_from(Task)) == 2
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 2
+
+
+def test_a_crash_midway_is_completed_by_a_rerun(ledger, db):
+    """If statements are missing (a killed run), running again creates just those."""
+    run_period("2026-10", inline=True)
+    victim = db.session.scalar(select(Statement).where(Statement.customer_id == ledger["acme"].id))
+    db.session.delete(victim)
+    db.session.commit()
+    run_period("2026-10", inline=True)
+    assert monthly.counts(db.session, "2026-10")["statements"] == 2
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Statement)
+            .where(Statement.customer_id == ledger["acme"].id)
+        )
+        == 1
+    )
+
+
+@pytest.mark.skipif(not HAS_POPPLER, reason="poppler-utils not installed")
+def test_statement_pdf_extracts_chinese_name_documents_and_totals(ledger, db, tmp_path):
+    """pdftotext of a statement gives back the customer's Chinese name, the document numbers
+    and the totals exactly; pdffonts shows the CJK font embedded."""
+    run_period("2026-10", inline=True)
+    statement = db.session.scalar(
+        select(Statement).where(Statement.customer_id == ledger["acme"].id)
+    )
+    assert statement.total_outstanding == Decimal("105000.00")
+    path = tmp_path / "statement.pdf"
+    with get_storage().open(statement.pdf_key) as fh:
+        path.write_bytes(fh.read())
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "上海宏达机械有限公司" in text
+    assert "INV-A1" in text and "INV-A2" in text
+    assert "105,000.00" in text and "100,000.00" in text
+    fonts = subprocess.run(
+        ["pdffonts", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    assert any("WenQuanYi" in line and " yes yes " in line for line in fonts.splitlines())
+
+
+def test_report_xlsx_holds_the_unit_lines(ledger, db):
+    """The unit's XLSX report lists its overdue documents and the total."""
+    from openpyxl import load_workbook
+
+    run_period("2026-10", inline=True)
+    report = db.session.scalar(
+        select(MonthlyReport).where(MonthlyReport.sales_unit_id == ledger["north"].id)
+    )
+    assert report.total_overdue == Decimal("88000.50") and report.line_count == 1
+    with get_storage().open(report.xlsx_key) as fh:
+        wb = load_workbook(fh, read_only=True)
+        rows = [r for r in wb.active.iter_rows(values_only=True)]
+    assert any(len(r) > 1 and r[1] == "INV-B1" and r[0] == "北京恒信建材有限公司" for r in rows)
+    assert rows[-1][0] == "合计" and rows[-1][4] == 88000.5
