@@ -48,6 +48,8 @@ def app(database_url, tmp_path_factory):
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         upgrade()  # the schema comes from the migrations, so they are tested too
     yield app
+    with app.app_context():
+        _db.engine.dispose()
 
 
 @pytest.fixture()
