@@ -47,8 +47,6 @@ from backoffice.models.customer import (
     Customer,
     FinancialStatus,
 )
-from backoffice.models.evidence import DocumentType
-from backoffice.models.monthly import OverdueReason, ReasonClass, RouteHint
 from backoffice.models.org import Company, SalesUnit
 from backoffice.models.receivable import (
     Contract,
@@ -61,8 +59,8 @@ from backoffice.models.receivable import (
     ReceivableType,
 )
 from backoffice.models.user import LeaderTitle, RoleName, User
-from backoffice.models.writeoff import MaterialRequirement, WriteOffGround
 from backoffice.services import accounts
+from backoffice.services.reference import ensure_reference_data
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed by the run command on purpose
 
@@ -163,45 +161,6 @@ HOLD_REASONS = [
     "多次承诺付款未兑现,停货并移交清欠小组",
     "客户涉诉,资金冻结,暂停发货",
 ]
-
-# Art.14–15: the seed's examples of sub-reasons, with what each implies for routing.
-OVERDUE_REASONS = [
-    (ReasonClass.INTERNAL, "财务记账差异", RouteHint.BOOKKEEPING),
-    (ReasonClass.INTERNAL, "非财务记账差异(内部其他原因)", RouteHint.INTERNAL_OTHER),
-    (ReasonClass.EXTERNAL, "单价差异", RouteHint.COMMERCIAL),
-    (ReasonClass.EXTERNAL, "交货数量差异", RouteHint.COMMERCIAL),
-    (ReasonClass.EXTERNAL, "品质问题", RouteHint.COMMERCIAL),
-    (ReasonClass.EXTERNAL, "客户无故拖欠货款", RouteHint.UNJUSTIFIED),
-]
-
-# Annex 6 defaults (SPEC §3.5): the materials each write-off ground requires. Documents that
-# only apply to some cases (bankruptcy, death ...) are listed as optional.
-MATERIALS: dict[WriteOffGround, list[tuple[DocumentType, bool]]] = {
-    WriteOffGround.DISCOUNT: [
-        (DocumentType.CONTRACT, True),
-        (DocumentType.RECONCILIATION, True),
-        (DocumentType.COLLECTION_RECORD, True),
-        (DocumentType.CORRESPONDENCE, False),
-        (DocumentType.RESTRUCTURING, False),
-    ],
-    WriteOffGround.HOPELESS: [
-        (DocumentType.CONTRACT, True),
-        (DocumentType.RECONCILIATION, True),
-        (DocumentType.COLLECTION_RECORD, True),
-        (DocumentType.BANKRUPTCY, False),
-        (DocumentType.DEREGISTRATION, False),
-        (DocumentType.DEATH, False),
-        (DocumentType.RESTRUCTURING, False),
-    ],
-    WriteOffGround.UNENFORCEABLE: [
-        (DocumentType.CONTRACT, True),
-        (DocumentType.RECONCILIATION, True),
-        (DocumentType.COLLECTION_RECORD, True),
-        (DocumentType.JUDGMENT, True),
-        (DocumentType.BANKRUPTCY, False),
-        (DocumentType.DEREGISTRATION, False),
-    ],
-}
 
 # Art.23: the strategy the financial status suggests.
 STRATEGY_FOR = {
@@ -391,25 +350,9 @@ class _DemoBuilder:
         self.commit()
 
     def reference_lists(self) -> None:
-        """Art.14 sub-reasons and Annex 6 materials; only those not present yet are added."""
-        have = {(r.reason_class, r.label) for r in self.session.scalars(select(OverdueReason))}
-        rows: list[object] = [
-            OverdueReason(reason_class=cls, label=label, route_hint=hint)
-            for cls, label, hint in OVERDUE_REASONS
-            if (cls, label) not in have
-        ]
-        have_materials = {
-            (m.ground, m.doc_type) for m in self.session.scalars(select(MaterialRequirement))
-        }
-        for ground, docs in MATERIALS.items():
-            for doc_type, required in docs:
-                if (ground, doc_type.value) not in have_materials:
-                    rows.append(
-                        MaterialRequirement(
-                            ground=ground, doc_type=doc_type.value, required=required
-                        )
-                    )
-        self.commit(rows)
+        """Art.14 sub-reasons, Annex 6 materials and the published calendar years."""
+        ensure_reference_data(self.session)
+        self.commit()
 
     def _customer_name(self, regions: list[str], export: bool, taken: set[str]) -> str:
         trades = EXPORT_TRADES if export else NAME_TRADES
