@@ -13,11 +13,10 @@ from backoffice.services import confirmation as conf
 from backoffice.services.reference import ensure_reference_data
 from jobs.monthly import run_period
 from tests import helpers
-from tests.services.test_monthly import ledger  # noqa: F401 - the shared fixture
 
 
 @pytest.fixture()
-def form(ledger, db):  # noqa: F811
+def form(ledger, db):
     ensure_reference_data(db.session)
     db.session.commit()
     run_period("2026-10", inline=True)
