@@ -150,6 +150,8 @@ def redis_conn(app, redis_url):
 
     conn = Redis.from_url(redis_url)
     conn.flushdb()
+    previous = app.config.get("REDIS_URL")
     app.config["REDIS_URL"] = redis_url
     yield conn
+    app.config["REDIS_URL"] = previous
     conn.flushdb()

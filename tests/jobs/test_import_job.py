@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 from rq.worker import SimpleWorker
@@ -44,7 +45,11 @@ def test_upload_enqueues_and_worker_applies(app, db, redis_conn, tmp_path):
     token = csrf_from(client.get("/admin/import/").get_data(as_text=True))
     response = client.post(
         "/admin/import/",
-        data={"csrf_token": token, "kind": "receivables", "file": (open(path, "rb"), "应收.csv")},
+        data={
+            "csrf_token": token,
+            "kind": "receivables",
+            "file": (io.BytesIO(path.read_bytes()), "应收.csv"),
+        },
         content_type="multipart/form-data",
     )
     assert response.status_code == 302
@@ -81,7 +86,11 @@ def test_hostile_upload_finishes_with_a_message(app, db, redis_conn, tmp_path):
     token = csrf_from(client.get("/admin/import/").get_data(as_text=True))
     client.post(
         "/admin/import/",
-        data={"csrf_token": token, "kind": "receivables", "file": (open(path, "rb"), "b.xlsx")},
+        data={
+            "csrf_token": token,
+            "kind": "receivables",
+            "file": (io.BytesIO(path.read_bytes()), "b.xlsx"),
+        },
         content_type="multipart/form-data",
     )
     work(redis_conn)
