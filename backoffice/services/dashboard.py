@@ -1,28 +1,213 @@
-"""Figures for the home page, computed in SQL within the user's row scope."""
+"""Figures for the home page (SPEC §3.1, Art.9, Art.11), computed in SQL within the row scope.
+
+Every figure uses the same expressions as the receivables list (``backoffice.services.aging``),
+so the dashboard's totals match the list filtered the same way. A collector sees only their own
+sales units (``scope_filter``) and their own open tasks. Read-only.
+"""
 
 from __future__ import annotations
 
+import calendar
+from collections import defaultdict
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal, select, type_coerce
 
 from backoffice.extensions import db
-from backoffice.models.receivable import Receivable, ReceivableStatus
+from backoffice.models.base import Money
+from backoffice.models.customer import Customer
+from backoffice.models.notification import Task
+from backoffice.models.org import Company, SalesUnit
+from backoffice.models.receivable import Payment, PaymentAllocation, Receivable
 from backoffice.permissions import scope_filter
+from backoffice.services import aging, credit
+from backoffice.services.aging import Bucket, DebtClass, ReportBucket
+
+ZERO = Decimal("0.00")
+
+
+def _money_sum(expr) -> Any:
+    return type_coerce(func.coalesce(func.sum(expr), literal(ZERO, Money())), Money())
+
+
+def month_ends(as_of: date, count: int = 12) -> list[date]:
+    """The last ``count - 1`` month ends before ``as_of``, then ``as_of`` itself."""
+    points = []
+    year, month = as_of.year, as_of.month
+    for _ in range(count - 1):
+        month -= 1
+        if month == 0:
+            year, month = year - 1, 12
+        points.append(date(year, month, calendar.monthrange(year, month)[1]))
+    return sorted(points) + [as_of]
+
+
+def _aging_totals(scope, as_of: date, rules) -> dict[str, Any]:
+    bucket = aging.bucket_expr(as_of)
+    report = aging.report_bucket_expr(as_of)
+    klass = aging.debt_class_expr(as_of, rules)
+    rows = db.session.execute(
+        select(bucket, report, klass, _money_sum(Receivable.outstanding), func.count())
+        .where(Receivable.outstanding > ZERO, scope)
+        .group_by(bucket, report, klass)
+    ).all()
+    by_bucket: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    by_report: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    by_class: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    count = 0
+    for b, r, k, amount, n in rows:  # at most a few dozen groups, not rows
+        by_bucket[b] += amount
+        by_report[r] += amount
+        by_class[k] += amount
+        count += n
+    return {
+        "buckets": [(m, by_bucket[m.value]) for m in Bucket],
+        "report_buckets": [(m, by_report[m.value]) for m in ReportBucket],
+        "classes": [(m, by_class[m.value], rules.handling_for(m)) for m in DebtClass],
+        "outstanding": sum(by_bucket.values(), ZERO),
+        "overdue": sum((v for k, v in by_bucket.items() if k != Bucket.NOT_DUE.value), ZERO),
+        "open_count": count,
+    }
+
+
+def _by_company_and_unit(scope, as_of: date) -> dict[str, Any]:
+    overdue = _money_sum(case((Receivable.due_date < as_of, Receivable.outstanding), else_=None))
+    rows = db.session.execute(
+        select(
+            Receivable.company_id,
+            Receivable.sales_unit_id,
+            _money_sum(Receivable.outstanding),
+            overdue,
+        )
+        .where(Receivable.outstanding > ZERO, scope)
+        .group_by(Receivable.company_id, Receivable.sales_unit_id)
+    ).all()
+    companies = dict(db.session.execute(select(Company.id, Company.name)).all())
+    unit_ids = {r[1] for r in rows if r[1] is not None}
+    units = (
+        dict(
+            db.session.execute(
+                select(SalesUnit.id, SalesUnit.name).where(SalesUnit.id.in_(unit_ids))
+            ).all()
+        )
+        if unit_ids
+        else {}
+    )
+    by_company: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    by_unit = []
+    for company_id, unit_id, out, over in rows:
+        by_company[company_id][0] += out
+        by_company[company_id][1] += over
+        by_unit.append((units.get(unit_id, "—"), out, over))
+    return {
+        "by_company": sorted(
+            ((companies.get(cid, "—"), v[0], v[1]) for cid, v in by_company.items()),
+            key=lambda r: -r[2],
+        ),
+        "by_unit": sorted(by_unit, key=lambda r: -r[2]),
+    }
+
+
+def overdue_trend(scope, as_of: date) -> list[tuple[date, Decimal]]:
+    """Overdue at each of the last 12 month ends (the last point is ``as_of``), in SQL.
+
+    What was overdue at a month end m: every receivable due before m, less what had been paid
+    or credited to it by m (allocations of payments received on or before m). Write-offs are
+    taken at their current amount.
+    """
+    points = month_ends(as_of)
+    gross = db.session.execute(
+        select(
+            *(
+                _money_sum(
+                    case(
+                        (
+                            Receivable.due_date < m,
+                            Receivable.amount - Receivable.written_off_amount,
+                        ),
+                        else_=None,
+                    )
+                )
+                for m in points
+            )
+        ).where(Receivable.due_date < as_of, scope)
+    ).one()
+    paid = db.session.execute(
+        select(
+            *(
+                _money_sum(
+                    case(
+                        (
+                            (Receivable.due_date < m) & (Payment.received_on <= m),
+                            PaymentAllocation.amount,
+                        ),
+                        else_=None,
+                    )
+                )
+                for m in points
+            )
+        )
+        .select_from(PaymentAllocation)
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .join(Receivable, Receivable.id == PaymentAllocation.receivable_id)
+        .where(Receivable.due_date < as_of, scope)
+    ).one()
+    return [(m, g - p) for m, g, p in zip(points, gross, paid, strict=True)]
+
+
+def top_overdue_customers(scope, as_of: date, limit: int = 10) -> list[Any]:
+    """The customers owing the most overdue money: (id, name, erp_code, overdue, oldest due)."""
+    per_customer = (
+        select(
+            Receivable.customer_id.label("customer_id"),
+            _money_sum(Receivable.outstanding).label("overdue"),
+            func.min(Receivable.due_date).label("oldest_due"),
+        )
+        .where(Receivable.outstanding > ZERO, Receivable.due_date < as_of, scope)
+        .group_by(Receivable.customer_id)
+        .order_by(_money_sum(Receivable.outstanding).desc(), Receivable.customer_id)
+        .limit(limit)
+        .subquery()
+    )
+    return db.session.execute(
+        select(
+            Customer.id,
+            Customer.name,
+            Customer.erp_code,
+            per_customer.c.overdue,
+            per_customer.c.oldest_due,
+        )
+        .join(per_customer, per_customer.c.customer_id == Customer.id)
+        .order_by(per_customer.c.overdue.desc(), Customer.id)
+    ).all()
+
+
+def open_tasks(user: Any, limit: int = 20) -> list[Task]:
+    """The user's own open tasks, earliest due first."""
+    return list(
+        db.session.scalars(
+            select(Task)
+            .where(Task.assignee_id == user.id, Task.done_at.is_(None))
+            .order_by(Task.due_on.is_(None), Task.due_on, Task.id)
+            .limit(limit)
+        )
+    )
 
 
 def dashboard_data(user: Any, as_of: date | None = None) -> dict[str, Any]:
+    """Everything the home page shows, for ``user``'s scope, as of ``as_of`` (default today)."""
     as_of = as_of or date.today()
-    row = db.session.execute(
-        select(
-            func.coalesce(func.sum(Receivable.outstanding), 0),
-            func.coalesce(
-                func.sum(case((Receivable.due_date < as_of, Receivable.outstanding), else_=0)), 0
-            ),
-            func.count(),
-        )
-        .where(Receivable.status == ReceivableStatus.OPEN)
-        .where(scope_filter(Receivable, user))
-    ).one()
-    return {"outstanding": row[0], "overdue": row[1], "open_count": row[2]}
+    scope = scope_filter(Receivable, user)
+    rules = aging.debt_class_rules(db.session)
+    data: dict[str, Any] = {"as_of": as_of}
+    data.update(_aging_totals(scope, as_of, rules))
+    data.update(_by_company_and_unit(scope, as_of))
+    data["trend"] = overdue_trend(scope, as_of)
+    data["top_customers"] = top_overdue_customers(scope, as_of)
+    data["flagged"] = credit.flagged_customers(db.session, scope, as_of, limit=10)
+    data["flag_days"] = credit.flag_overdue_days(db.session)
+    data["tasks"] = open_tasks(user)
+    data["overdue_tasks"] = sum(1 for t in data["tasks"] if t.due_on and t.due_on < as_of)
+    return data

@@ -23,8 +23,8 @@ from backoffice.models.setting import Setting
 KEY = "ledger_version"
 LEDGER_TABLES = frozenset({
     "receivable", "payment", "payment_allocation", "customer", "credit_event",
-    "collection_case", "case_litigation", "litigation", "writeoff_application", "task",
-    "sales_unit", "company",
+    "collection_case", "litigation", "writeoff_application", "sales_unit", "company",
+    "setting",
 })
 _MAX_ENTRIES = 256
 _cache: OrderedDict[tuple, Any] = OrderedDict()

@@ -1,11 +1,126 @@
-"""Customers, credit history, contracts, receivables, payments, imports (SPEC §3.1)."""
+"""Customers, credit history, contracts, receivables, payments, imports (SPEC §3.1).
+
+The receivables list shows aging (days, calendar months, bucket, debt class, penalty) and the
+customers list shows credit flags; both are computed by the list query itself
+(``ComputedColumnsMixin``), so a page costs the same statements whatever its size.
+"""
 
 from __future__ import annotations
 
-from backoffice.views.base import SecuredModelView
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import flash, g, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
+from flask_admin.model.template import EndpointLinkRowAction
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import false
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields import SelectChoice
+from wtforms.validators import DataRequired, Length
+from wtforms.validators import Optional as OptionalValidator
+
+from backoffice.extensions import db
+from backoffice.models.customer import CreditEvent, CreditRating, FinancialStatus
+from backoffice.models.receivable import Receivable
+from backoffice.permissions import Action
+from backoffice.services import aging, credit, payments
+from backoffice.services.aging import Bucket, DebtClass
+from backoffice.views.base import SecuredModelView, deny
 
 
-class CustomerView(SecuredModelView):
+def _rules() -> aging.DebtClassRules:
+    """The debt-class rules, read once per request."""
+    if "qq_debt_rules" not in g:
+        g.qq_debt_rules = aging.debt_class_rules(db.session)
+    return g.qq_debt_rules
+
+
+class ComputedColumnsMixin:
+    """Adds SQL-computed values to the rows of a list (and its exports).
+
+    ``computed_columns()`` names SQL expressions over the view's model; they are selected by
+    the same statement as the page, and each value is set on its row object under that name.
+    """
+
+    def computed_columns(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        count, query = super().get_list(  # type: ignore[misc]
+            page, sort_column, sort_desc, search, filters, execute=False, page_size=page_size
+        )
+        columns = self.computed_columns()
+        query = query.add_columns(*columns.values())
+        if not execute:
+            return count, query
+        rows = []
+        for row in query.all():
+            obj = row[0]
+            for name, value in zip(columns, row[1:], strict=True):
+                setattr(obj, name, value)
+            rows.append(obj)
+        return count, rows
+
+
+def _label_formatter(enum_cls):
+    def fmt(view, context, model, name):
+        value = getattr(model, name, None)
+        return "" if value is None else str(enum_cls(value).label)
+
+    return fmt
+
+
+class AgingFilter(BaseSQLAFilter):
+    """Filter receivables by an aging expression as of today (bucket or debt class)."""
+
+    def __init__(self, name, enum_cls, kind: str):
+        super().__init__(Receivable.due_date, name, options=enum_cls.choices())
+        self.kind = kind
+
+    def apply(self, query, value, alias=None):
+        as_of = date.today()
+        try:
+            if self.kind == "bucket":
+                return query.filter(aging.bucket_criterion(as_of, value))
+            return query.filter(aging.debt_class_criterion(as_of, value, _rules()))
+        except (KeyError, ValueError):
+            return query.filter(false())
+
+    def operation(self):
+        return _l("equals")
+
+
+class CreditForm(FlaskForm):
+    """Art.10 (3), Art.15, Art.23: the credit controls of one customer, changed with a reason."""
+
+    credit_rating = SelectField(
+        _l("Credit rating"),
+        choices=[SelectChoice("", "—")] + [SelectChoice(m.value, m.label) for m in CreditRating],
+        validators=[OptionalValidator()],
+    )
+    credit_limit = StringField(_l("Credit limit"), validators=[OptionalValidator()])
+    shipment = SelectField(
+        _l("Shipment hold"),
+        choices=[
+            SelectChoice("keep", _l("Unchanged")),
+            SelectChoice("hold", _l("Hold")),
+            SelectChoice("release", _l("Release")),
+        ],
+    )
+    financial_status = SelectField(
+        _l("Financial status"),
+        choices=[SelectChoice(m.value, m.label) for m in FinancialStatus],
+    )
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+
+
+class CustomerView(ComputedColumnsMixin, SecuredModelView):
     column_list = (
         "erp_code",
         "name",
@@ -13,9 +128,25 @@ class CustomerView(SecuredModelView):
         "sales_unit",
         "credit_rating",
         "credit_limit",
+        "exposure",
+        "over_limit",
+        "overdue_flag",
         "shipment_hold",
         "financial_status",
     )
+    column_labels = {
+        "exposure": _l("Exposure"),
+        "over_limit": _l("Over limit"),
+        "overdue_flag": _l("Overdue past limit age"),
+    }
+    column_formatters = {
+        "over_limit": lambda v, c, m, n: _("Over limit") if getattr(m, n, None) else "",
+        "overdue_flag": lambda v, c, m, n: _("Overdue") if getattr(m, n, None) else "",
+    }
+    column_formatters_export = {
+        "over_limit": lambda v, c, m, n: "1" if getattr(m, n, None) else "0",
+        "overdue_flag": lambda v, c, m, n: "1" if getattr(m, n, None) else "0",
+    }
     column_searchable_list = ("erp_code", "name")
     column_filters = (
         "company",
@@ -27,7 +158,100 @@ class CustomerView(SecuredModelView):
     )
     column_sortable_list = ("erp_code", "name", "credit_limit")
     column_default_sort = ("id", True)
-    form_excluded_columns = ("created_at", "updated_at", "credit_events")
+    # Credit controls change only on the credit page, so each change keeps its reason (Art.10).
+    form_excluded_columns = (
+        "created_at",
+        "updated_at",
+        "credit_events",
+        "credit_rating",
+        "credit_limit",
+        "shipment_hold",
+        "shipment_hold_reason",
+        "financial_status",
+    )
+
+    def get_list_row_actions(self):
+        actions = list(super().get_list_row_actions())
+        if self.allowed(Action.CREDIT):
+            actions.append(
+                EndpointLinkRowAction("fa fa-credit-card", ".credit_view", title=_l("Credit"))
+            )
+        return actions
+
+    def computed_columns(self) -> dict[str, Any]:
+        days = g.get("qq_flag_days")
+        if days is None:
+            days = g.qq_flag_days = credit.flag_overdue_days(db.session)
+        return credit.customer_flag_columns(date.today(), days)
+
+    @expose("/credit/<int:id>/", methods=("GET", "POST"))
+    def credit_view(self, id: int):
+        """One customer's credit controls: rating, limit, hold, financial status, history."""
+        if not self.allowed(Action.CREDIT):
+            return deny(self.resource, Action.CREDIT)
+        customer = self.get_one(str(id))
+        form = CreditForm(
+            data={
+                "credit_rating": customer.credit_rating.value if customer.credit_rating else "",
+                "credit_limit": "" if customer.credit_limit is None else str(customer.credit_limit),
+                "financial_status": customer.financial_status.value,
+            }
+        )
+        if request.method == "POST":
+            form = CreditForm()
+        if request.method == "POST" and form.validate_on_submit():
+            try:
+                limit = self._parse_limit(form.credit_limit.data)
+                reason, uid = form.reason.data, current_user.id
+                rating = CreditRating(form.credit_rating.data) if form.credit_rating.data else None
+                changes = [
+                    credit.set_rating(db.session, customer, rating, reason, uid),
+                    credit.set_limit(db.session, customer, limit, reason, uid),
+                    credit.set_financial_status(
+                        db.session,
+                        customer,
+                        FinancialStatus(form.financial_status.data),
+                        reason,
+                        uid,
+                    ),
+                ]
+                if form.shipment.data == "hold":
+                    changes.append(credit.hold_shipments(db.session, customer, reason, uid))
+                elif form.shipment.data == "release":
+                    changes.append(credit.release_shipments(db.session, customer, reason, uid))
+            except ValueError as exc:
+                db.session.rollback()
+                flash(str(exc), "error")
+            else:
+                db.session.commit()
+                done = sum(1 for c in changes if c is not None)
+                flash(_("%(n)s credit change(s) recorded.", n=done), "success")
+                return redirect(url_for(".credit_view", id=customer.id))
+        status = credit.credit_status(db.session, customer)
+        history = db.session.scalars(
+            db.select(CreditEvent)
+            .where(CreditEvent.customer_id == customer.id)
+            .order_by(CreditEvent.at.desc(), CreditEvent.id.desc())
+            .limit(100)
+        ).all()
+        return self.render(
+            "admin/customer_credit.html",
+            customer=customer,
+            form=form,
+            status=status,
+            history=history,
+            flag_days=credit.flag_overdue_days(db.session),
+        )
+
+    @staticmethod
+    def _parse_limit(text: str | None) -> Decimal | None:
+        text = (text or "").replace(",", "").replace("¥", "").strip()
+        if not text:
+            return None
+        try:
+            return Decimal(text)
+        except InvalidOperation:
+            raise ValueError(_("The credit limit is not a number.")) from None
 
 
 class CreditEventView(SecuredModelView):
@@ -53,7 +277,7 @@ class ContractView(SecuredModelView):
     form_ajax_refs = {"customer": {"fields": ("name", "erp_code"), "page_size": 20}}
 
 
-class ReceivableView(SecuredModelView):
+class ReceivableView(ComputedColumnsMixin, SecuredModelView):
     column_list = (
         "doc_no",
         "customer",
@@ -62,12 +286,40 @@ class ReceivableView(SecuredModelView):
         "amount",
         "outstanding",
         "due_date",
+        "days_overdue",
+        "months_overdue",
+        "aging_bucket",
+        "debt_class",
+        "penalty",
         "status",
         "collector",
         "collector_name",
     )
+    column_labels = {
+        "days_overdue": _l("Days overdue"),
+        "months_overdue": _l("Months overdue"),
+        "aging_bucket": _l("Aging bucket"),
+        "debt_class": _l("Debt class"),
+        "penalty": _l("Penalty / interest"),
+    }
+    column_formatters = {
+        "aging_bucket": _label_formatter(Bucket),
+        "debt_class": _label_formatter(DebtClass),
+    }
+    column_formatters_export = {
+        "aging_bucket": _label_formatter(Bucket),
+        "debt_class": _label_formatter(DebtClass),
+    }
     column_searchable_list = ("doc_no",)
-    column_filters = ("status", "doc_type", "due_date", "sales_unit", "company")
+    column_filters = (
+        "status",
+        "doc_type",
+        "due_date",
+        "sales_unit",
+        "company",
+        AgingFilter(_l("Aging bucket"), Bucket, "bucket"),
+        AgingFilter(_l("Debt class"), DebtClass, "class"),
+    )
     column_sortable_list = ("doc_no", "amount", "outstanding", "due_date")
     column_default_sort = ("due_date", True)
     form_excluded_columns = (
@@ -88,12 +340,26 @@ class ReceivableView(SecuredModelView):
         "follow_up_clerk": {"fields": ("username", "display_name"), "page_size": 20},
     }
 
+    def computed_columns(self) -> dict[str, Any]:
+        """Aging as of today, selected by the page query itself (SPEC §3.1, Art.3)."""
+        cols = aging.aging_columns(date.today(), _rules())
+        return {
+            name: cols[name]
+            for name in ("days_overdue", "months_overdue", "aging_bucket", "debt_class", "penalty")
+        }
+
     def on_model_change(self, form, model, is_created):
         # Outstanding follows the amount; payments adjust it through the allocation service.
         model.paid_amount = model.paid_amount or 0
         model.written_off_amount = model.written_off_amount or 0
         model.outstanding = model.amount - model.paid_amount - model.written_off_amount
         super().on_model_change(form, model, is_created)
+
+    def after_model_change(self, form, model, is_created):
+        # A changed amount may free money; a new receivable takes up unallocated money.
+        payments.recompute_receivable(db.session, model)
+        payments.apply_unallocated(db.session, model.customer_id)
+        db.session.commit()
 
 
 class PaymentView(SecuredModelView):
@@ -119,6 +385,17 @@ class PaymentView(SecuredModelView):
         "sales_unit",
     )
     form_ajax_refs = {"customer": {"fields": ("name", "erp_code"), "page_size": 20}}
+
+    def after_model_change(self, form, model, is_created):
+        # Apply the payment at once; an edited payment is re-applied from scratch.
+        if not is_created:
+            payments.reverse(db.session, model)
+        payments.allocate(db.session, model)
+        db.session.commit()
+
+    def on_model_delete(self, model):
+        payments.reverse(db.session, model)
+        super().on_model_delete(model)
 
 
 class PaymentAllocationView(SecuredModelView):

@@ -1,0 +1,144 @@
+"""The dashboard: totals by bucket, class, company and unit; trend; scope; numbers match lists."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal as D
+
+from backoffice.models import Payment
+from backoffice.models.notification import Task, TaskKind
+from backoffice.services import aging, payments
+from backoffice.services.dashboard import dashboard_data, month_ends
+from tests import helpers
+
+TODAY = date.today()
+
+
+def _pay(db, customer, amount, received):
+    payment = Payment(
+        company_id=customer.company_id,
+        sales_unit_id=customer.sales_unit_id,
+        customer_id=customer.id,
+        payment_no=f"D-{customer.id}-{received}",
+        amount=D(amount),
+        received_on=received,
+    )
+    db.session.add(payment)
+    payments.allocate(db.session, payment)
+    db.session.commit()
+    return payment
+
+
+def _ledger(db):
+    unit_a, unit_b = helpers.make_unit(name="华东事业部"), helpers.make_unit(name="华南事业部")
+    a1 = helpers.make_customer(unit_a, name="甲客户")
+    b1 = helpers.make_customer(unit_b, name="乙客户")
+    helpers.make_receivable(a1, amount="100", due=TODAY + timedelta(days=3))
+    helpers.make_receivable(a1, amount="200", due=TODAY - timedelta(days=40))
+    helpers.make_receivable(a1, amount="300", due=TODAY - timedelta(days=120))
+    helpers.make_receivable(b1, amount="5000", due=TODAY - timedelta(days=400))
+    helpers.make_receivable(b1, amount="700", due=TODAY - timedelta(days=10))
+    _pay(db, b1, "1000", TODAY - timedelta(days=1))  # 5000 → 4000 outstanding
+    return unit_a, unit_b
+
+
+def test_totals_by_bucket_class_company_and_unit(db):
+    """Totals are right by hand, per bucket, class, company and unit."""
+    unit_a, unit_b = _ledger(db)
+    user = helpers.make_user("finance")
+    data = dashboard_data(user, TODAY)
+    assert data["outstanding"] == D("5300.00")  # 100 + 200 + 300 + 4000 + 700
+    assert data["overdue"] == D("5200.00")
+    buckets = {m: v for m, v in data["buckets"]}
+    assert buckets[aging.Bucket.NOT_DUE] == D("100.00")
+    assert buckets[aging.Bucket.OVER_6M] == D("4000.00")
+    assert buckets[aging.Bucket.UP_TO_3M] + buckets[aging.Bucket.M3_TO_6] == D("1200.00")
+    classes = {m: v for m, v, _ in data["classes"]}
+    assert classes[aging.DebtClass.NORMAL] == D("100.00")
+    assert classes[aging.DebtClass.STAGNANT] == D("4000.00")
+    units = {name: (out, over) for name, out, over in data["by_unit"]}
+    assert units["华东事业部"] == (D("600.00"), D("500.00"))
+    assert units["华南事业部"] == (D("4700.00"), D("4700.00"))
+    assert sum(out for _, out, _ in data["by_company"]) == D("5300.00")
+    assert [c.name for c in data["top_customers"]] == ["乙客户", "甲客户"]
+    assert data["trend"][-1] == (TODAY, D("5200.00"))
+
+
+def test_trend_by_hand(db):
+    """The overdue trend counts only payments received by each month end."""
+    cust = helpers.make_customer()
+    helpers.make_receivable(cust, amount="1000", due=date(2026, 1, 15))
+    _pay(db, cust, "400", date(2026, 3, 10))
+    user = helpers.make_user("finance")
+    data = dashboard_data(user, date(2026, 5, 20))
+    trend = dict(data["trend"])
+    assert list(trend) == month_ends(date(2026, 5, 20))
+    assert trend[date(2025, 12, 31)] == D("0.00")
+    assert trend[date(2026, 1, 31)] == D("1000.00")
+    assert trend[date(2026, 2, 28)] == D("1000.00")
+    assert trend[date(2026, 3, 31)] == D("600.00")
+    assert trend[date(2026, 5, 20)] == D("600.00")
+
+
+def test_collector_sees_only_their_unit_and_tasks(client, login_as, db):
+    """A collector's dashboard shows only their unit's money and their own open tasks."""
+    unit_a, unit_b = _ledger(db)
+    other = helpers.make_user("collector", units=[unit_b])
+    user = login_as("collector", units=[unit_a])
+    for assignee, title in ((user, "回复确认表-我的"), (other, "回复确认表-别人")):
+        db.session.add(
+            Task(
+                kind=TaskKind.ANSWER_FORM,
+                title=title,
+                subject_type="confirmation_form",
+                subject_id=assignee.id,
+                assignee_id=assignee.id,
+                company_id=unit_a.company_id,
+                due_on=TODAY - timedelta(days=1),
+            )
+        )
+    db.session.commit()
+    data = dashboard_data(user, TODAY)
+    assert data["outstanding"] == D("600.00")
+    assert [name for name, *_ in data["by_unit"]] == ["华东事业部"]
+    html = client.get("/admin/").get_data(as_text=True)
+    assert "甲客户" in html and "乙客户" not in html and "华南事业部" not in html
+    assert "回复确认表-我的" in html and "回复确认表-别人" not in html
+    assert "¥600.00" in html
+
+
+def test_dashboard_page_draws_offline_charts(client, login_as, db):
+    """The page draws inline SVG charts and loads nothing from another host."""
+    _ledger(db)
+    login_as("finance")
+    html = client.get("/admin/").get_data(as_text=True)
+    for chart in ("chart-buckets", "chart-classes", "chart-trend", "chart-units"):
+        assert f'id="{chart}"' in html
+    assert "<polyline" in html and "<rect" in html
+    assert "cdn" not in html.lower()
+    assert "¥5,300.00" in html
+
+
+def test_numbers_match_the_receivables_list(client, login_as, db):
+    """Dashboard bucket totals equal the receivables export summed by its bucket column."""
+    unit_a, _ = _ledger(db)
+    user = login_as("collector", units=[unit_a])
+    response = client.get("/admin/receivable/export/csv/")
+    reader = csv.reader(io.StringIO(response.get_data().decode("utf-8-sig")))
+    header = next(reader)
+    from backoffice.views.ledger import ReceivableView
+
+    cols = list(ReceivableView.column_list)
+    out_i, bucket_i = cols.index("outstanding"), cols.index("aging_bucket")
+    assert len(header) == len(cols)
+    listed: dict[str, D] = defaultdict(lambda: D("0.00"))
+    for row in reader:
+        if row[bucket_i]:
+            listed[row[bucket_i]] += D(row[out_i])
+    data = dashboard_data(user, TODAY)
+    shown = {str(m.label): v for m, v in data["buckets"] if v}
+    assert shown == dict(listed)
+    assert sum(listed.values()) == data["outstanding"]
