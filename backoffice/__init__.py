@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, render_template, request
+from flask import Flask, g, has_request_context, render_template, request
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -29,6 +29,10 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     else:
         app.config.from_object(config)
     _ensure_secret_key(app)
+
+    # Session-level listeners: the audit trail, the archive seal guard, the ledger version.
+    import backoffice.services.audit  # noqa: F401
+    import backoffice.services.ledger_cache  # noqa: F401
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
@@ -82,7 +86,9 @@ def _ensure_secret_key(app: Flask) -> None:
     app.config["SECRET_KEY"] = key_file.read_text().strip()
 
 
-def _select_locale() -> str:
+def _select_locale() -> str | None:
+    if not has_request_context():
+        return None  # CLI commands and jobs: BABEL_DEFAULT_LOCALE (reading cookies would raise)
     if getattr(current_user, "is_authenticated", False) and current_user.locale:
         return current_user.locale
     return request.cookies.get("qq_locale") or "zh_Hans_CN"

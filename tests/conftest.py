@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from backoffice import create_app
@@ -19,6 +21,21 @@ from backoffice.models import Base
 from tests import helpers
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+class RequestIsolatingClient(FlaskClient):
+    """A test client whose every request starts without per-request state in ``g``.
+
+    The ``db`` fixture keeps one app context for the whole test, and Flask reuses it for the
+    client's requests; Flask-Login's cached user and Flask-WTF's cached CSRF token would then
+    leak from one request (or one client) into the next, which never happens in production.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.pop("_login_user", None)
+            g.pop("csrf_token", None)
+        return super().open(*args, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +57,7 @@ def app(database_url, tmp_path_factory):
         MAIL_OUTBOX_DIR = str(var / "outbox")
 
     app = create_app(Config)
+    app.test_client_class = RequestIsolatingClient
     with app.app_context():
         from flask_migrate import upgrade
 

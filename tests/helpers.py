@@ -120,3 +120,93 @@ def login(client, username: str, password: str = PASSWORD):
 
 def role(name: str) -> Role:
     return db.session.scalar(select(Role).where(Role.name == RoleName(name)))
+
+
+# --- builders for the security tests (permission matrix, scoping) -------------------------
+
+
+def make_payment(customer: Customer | None = None, amount="100.00", **kw):
+    from backoffice.models import Payment
+
+    customer = customer or make_customer()
+    n = next(_seq)
+    payment = Payment(
+        company_id=customer.company_id,
+        sales_unit_id=customer.sales_unit_id,
+        customer_id=customer.id,
+        payment_no=kw.pop("payment_no", f"PAY{n:06d}"),
+        amount=Decimal(str(amount)),
+        unallocated=Decimal("0"),
+        received_on=kw.pop("received_on", date(2026, 2, 1)),
+        **kw,
+    )
+    db.session.add(payment)
+    db.session.commit()
+    return payment
+
+
+def make_case(customer: Customer | None = None, **kw):
+    from backoffice.models.case import CaseOrigin, CaseStatus, CollectionCase
+
+    customer = customer or make_customer()
+    n = next(_seq)
+    case = CollectionCase(
+        company_id=customer.company_id,
+        sales_unit_id=customer.sales_unit_id,
+        customer_id=customer.id,
+        case_no=kw.pop("case_no", f"AJ{n:06d}"),
+        origin=kw.pop("origin", CaseOrigin.APPLICATION),
+        status=kw.pop("status", CaseStatus.FILED),
+        **kw,
+    )
+    db.session.add(case)
+    db.session.commit()
+    return case
+
+
+def make_evidence(case=None, name: str = "凭证.pdf", **kw):
+    from backoffice.models.evidence import DocumentType, EvidenceDocument
+
+    case = case or make_case()
+    n = next(_seq)
+    doc = EvidenceDocument(
+        company_id=case.company_id,
+        sales_unit_id=case.sales_unit_id,
+        case_id=case.id,
+        doc_type=kw.pop("doc_type", DocumentType.OTHER),
+        original_name=name,
+        storage_key=f"test/{n:08d}",
+        size=3,
+        content_type="application/pdf",
+        sha256="0" * 64,
+        **kw,
+    )
+    db.session.add(doc)
+    db.session.commit()
+    return doc
+
+
+class FreshContextClient:
+    """Mixin for a test client whose every request runs in an app context of its own.
+
+    The ``db`` fixture keeps an app context pushed for the whole test, and Flask reuses it for
+    requests, so ``g`` (where Flask-Login caches the current user) and the database session
+    leak from one request, and one client, to the next. Security tests need each request to
+    stand alone, as it does in production.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def fresh_client(app):
+    """A test client whose requests do not share ``g`` or the database session."""
+    cls = type("FreshClient", (FreshContextClient, app.test_client_class or _flask_client()), {})
+    return cls(app, app.response_class, use_cookies=True)
+
+
+def _flask_client():
+    from flask.testing import FlaskClient
+
+    return FlaskClient

@@ -104,12 +104,37 @@ def seed_demo(force):
     click.echo(f"demo data loaded; every demo user's password is {DEMO_PASSWORD}")
 
 
+@click.command("setup")
+def setup_command():
+    """Load the reference data every installation needs (idempotent): published calendar
+    years, overdue sub-reasons (Art.14), write-off materials (Annex 6)."""
+    from backoffice.services.reference import ensure_reference_data
+
+    with audit.acting_as(cli_actor()):
+        added = ensure_reference_data(db.session)
+        db.session.commit()
+    click.echo("reference data: " + ", ".join(f"{k} +{v}" for k, v in added.items()))
+
+
 def register_commands(app: Flask) -> None:
     from backoffice.cli.processes import scheduler_command, serve_command, worker_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(setup_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(serve_command)
+
+    from backoffice.cli.imports import import_cli
+
+    app.cli.add_command(import_cli)
+
+    from backoffice.cli.calendar import calendar_cli
+
+    app.cli.add_command(calendar_cli)
+
+    from backoffice.cli.monthly import monthly_cli
+
+    app.cli.add_command(monthly_cli)

@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -39,9 +40,9 @@ def check_password(user: User | None, password: str) -> bool:
 def password_problem(password: str) -> str | None:
     """Why a new password is unacceptable, or None."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"at least {MIN_PASSWORD_LENGTH} characters"
+        return gettext("at least %(n)d characters", n=MIN_PASSWORD_LENGTH)
     if password.isdigit() or password.isalpha():
-        return "mix letters with digits or symbols"
+        return gettext("mix letters with digits or symbols")
     return None
 
 

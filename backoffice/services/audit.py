@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import has_request_context, request
+from flask_babel import gettext
 from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
@@ -89,13 +90,27 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _columns(obj: Any) -> list[str]:
-    return [c.key for c in inspect(type(obj)).column_attrs if c.key not in _SECRET]
+_COLUMNS: dict[type, tuple[str, ...]] = {}
+
+
+def _columns(obj: Any) -> tuple[str, ...]:
+    cls = type(obj)
+    keys = _COLUMNS.get(cls)
+    if keys is None:
+        keys = _COLUMNS[cls] = tuple(
+            c.key for c in inspect(cls).column_attrs if c.key not in _SECRET
+        )
+    return keys
 
 
 def snapshot(obj: Any) -> dict[str, Any]:
-    state = inspect(obj)
-    return {k: _plain(state.attrs[k].loaded_value) for k in _columns(obj)}
+    """The object's column values as loaded; a column never set reads as None.
+
+    Read straight from the instance state (this runs once per row of a bulk import); the
+    attribute API would hand back its NO_VALUE/NEVER_SET markers for unset columns.
+    """
+    loaded = inspect(obj).dict
+    return {k: _plain(loaded.get(k)) for k in _columns(obj)}
 
 
 def _changes(obj: Any) -> tuple[dict, dict]:
@@ -111,7 +126,13 @@ def _changes(obj: Any) -> tuple[dict, dict]:
 
 def _identity(obj: Any) -> str | None:
     ident = inspect(obj).identity
-    return None if ident is None else ":".join(str(v) for v in ident)
+    if ident is None:
+        # Inside after_flush a new row has its primary key but not yet its identity key:
+        # read the key from the instance, or every "create" entry lost its entity_id.
+        ident = inspect(type(obj)).primary_key_from_instance(obj)
+        if all(v is None for v in ident):
+            return None
+    return ":".join(str(v) for v in ident)
 
 
 def entry_hash(row: dict[str, Any]) -> str:
@@ -222,7 +243,13 @@ def _guard(session: Session, flush_context, instances) -> None:
         if obj in session.dirty and not session.is_modified(obj, include_collections=False):
             continue
         if _sealed_before_this_flush(obj):
-            raise SealedError(f"{type(obj).__name__} #{_identity(obj)} is sealed in the archive")
+            raise SealedError(
+                gettext(
+                    "%(record)s #%(id)s is sealed in the archive",
+                    record=type(obj).__name__,
+                    id=_identity(obj),
+                )
+            )
 
 
 @event.listens_for(Session, "after_flush")
@@ -264,13 +291,12 @@ def verify_chain(session: Session, batch: int = 5000) -> list[ChainProblem]:
     expected_seq, prev = 1, GENESIS
     last_seq = 0
     while True:
-        rows = (
-            session.execute(
-                select(AuditLog).where(AuditLog.seq > last_seq).order_by(AuditLog.seq).limit(batch)
-            )
-            .scalars()
-            .all()
-        )
+        # Plain rows, not ORM objects: an entity already in the session's identity map would
+        # be returned as loaded earlier, hiding a row altered in the database meanwhile.
+        table = AuditLog.__table__
+        rows = session.execute(
+            select(table).where(table.c.seq > last_seq).order_by(table.c.seq).limit(batch)
+        ).all()
         if not rows:
             break
         for row in rows:
@@ -302,5 +328,4 @@ def verify_chain(session: Session, batch: int = 5000) -> list[ChainProblem]:
             if entry_hash(data) != row.hash:
                 problems.append(ChainProblem(row.seq, row.id, "content does not match its hash"))
             prev, expected_seq, last_seq = row.hash, row.seq + 1, row.seq
-        session.expunge_all()
     return problems

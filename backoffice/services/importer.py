@@ -292,14 +292,33 @@ DOC_TYPES = {
 }
 
 
+_DOC_TYPE_NAMES: dict[str, dict[str, ReceivableType]] = {}
+
+
+def _doc_type_names() -> dict[str, ReceivableType]:
+    """Codes and (translated) labels of the document types, built once per locale: looking
+    labels up per row would translate them a hundred thousand times."""
+    from flask_babel import get_locale
+
+    locale = str(get_locale())
+    names = _DOC_TYPE_NAMES.get(locale)
+    if names is None:
+        names = {}
+        for member in ReceivableType:
+            names[member.value] = member
+            names[normalize_header(member.label)] = member
+        _DOC_TYPE_NAMES[locale] = names
+    return names
+
+
 def parse_doc_type(value: Any) -> ReceivableType:
     """Art.2: product payment, project payment or advanced freight; blank means product."""
     s = normalize_header(value)
     if not s:
         return ReceivableType.PRODUCT
-    for member in ReceivableType:
-        if s in (member.value, normalize_header(member.label)):
-            return member
+    member = _doc_type_names().get(s)
+    if member is not None:
+        return member
     if s in DOC_TYPES:
         return DOC_TYPES[s]
     if "运费" in s:

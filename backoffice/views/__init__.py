@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from backoffice import models as m
 from backoffice.extensions import db
-from backoffice.views import cases, cycle, ledger, org, records, writeoff
+from backoffice.views import cases, cycle, jobs, ledger, org, records, writeoff
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,8 @@ REGISTRY: list[Entry] = [
     Entry(cycle.CalendarYearView, m.CalendarYear, _l("Calendar years"), SYSTEM, "calendar_year"),
     Entry(cycle.CalendarDayView, m.CalendarDay, _l("Working-day calendar"), SYSTEM, "calendar_day"),
     Entry(records.SettingView, m.Setting, _l("Settings"), SYSTEM, "setting"),
-    Entry(cycle.JobRunView, m.JobRun, _l("Jobs"), SYSTEM, "job_run"),
+    # The Jobs page (live progress, errors, re-run) replaces the raw JobRun list.
+    Entry(jobs.JobsView, m.JobRun, _l("Jobs"), SYSTEM, "job_run"),
 ]
 
 
@@ -184,9 +185,19 @@ class HomeView(AdminIndexView):
 
     @expose("/")
     def index(self):
-        from backoffice.services.dashboard import dashboard_data
+        from datetime import date
 
-        return self.render("admin/dashboard.html", data=dashboard_data(current_user))
+        from backoffice.services.dashboard import dashboard_data, open_tasks
+        from backoffice.services.ledger_cache import cached
+
+        as_of = date.today()
+        # The figures are cached against the ledger version (fast at 1M rows); the user's own
+        # tasks are read fresh on every request.
+        data = dict(cached(db.session, ("dashboard", current_user.id), as_of,
+                           lambda: dashboard_data(current_user, as_of)))
+        data["tasks"] = open_tasks(current_user)
+        data["overdue_tasks"] = sum(1 for t in data["tasks"] if t.due_on and t.due_on < as_of)
+        return self.render("admin/dashboard.html", data=data)
 
 
 def init_admin(app: Flask) -> Admin:
@@ -202,4 +213,14 @@ def init_admin(app: Flask) -> Admin:
                 entry.model, db, name=entry.name, category=entry.category, endpoint=entry.endpoint
             )
         )
+    from backoffice.views.evidence import EvidenceView
+
+    # Upload/download/verify of evidence files (§3.4); not a menu entry.
+    admin.add_view(EvidenceView(name=_l("Evidence files"), endpoint="evidence", url="evidence"))
+    from backoffice.views.imports import ImportView
+
+    # ERP import upload, progress and result pages (§3.1).
+    admin.add_view(
+        ImportView(name=_l("Import from ERP"), category=LEDGER, endpoint="imports", url="import")
+    )
     return admin

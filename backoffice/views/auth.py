@@ -160,4 +160,8 @@ def account():
         user.locale = lang_form.locale.data
         db.session.commit()
         return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", pw_form=pw_form, lang_form=lang_form)
+    # The page extends the admin layout, which needs Flask-Admin's template context
+    # (admin_view, h, get_url...); plain render_template made it a 500. Render it through
+    # the admin's index view so the menu and the logout button appear as on every page.
+    admin_view = current_app.extensions["admin"][0].index_view
+    return admin_view.render("auth/account.html", pw_form=pw_form, lang_form=lang_form)

@@ -8,6 +8,7 @@ details by id, exports, bulk actions, ajax look-ups and relation pickers all pas
 from __future__ import annotations
 
 import enum
+import itertools
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,9 +16,10 @@ from typing import Any
 from flask import abort, flash, has_request_context, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+from flask_admin.contrib.sqla.fields import QuerySelectField, QuerySelectMultipleField
 from flask_admin.contrib.sqla.filters import FilterConverter
 from flask_admin.contrib.sqla.form import AdminModelConverter
-from flask_admin.form import DateTimeField
+from flask_admin.form import DateTimeField, Select2Field
 from flask_admin.model.ajax import DEFAULT_PAGE_SIZE
 from flask_admin.model.filters import convert
 from flask_admin.model.form import converts
@@ -26,9 +28,10 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import inspect as sa_inspect
 from wtforms import DecimalField
+from wtforms.fields import Choice, SelectChoice
 
 from backoffice.extensions import db
-from backoffice.labels import column_labels_for
+from backoffice.labels import column_labels_for, label
 from backoffice.models.audit import AuditAction
 from backoffice.models.base import LabeledEnum
 from backoffice.permissions import Action, can, resource_of, scope_filter, unit_restricted
@@ -87,10 +90,14 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
         return super().get_query().filter(scope_filter(self.model, current_user))
 
     def get_one(self, pk):
+        column = sa_inspect(self.model).primary_key[0]
+        try:
+            # The form posts the id as text; PostgreSQL will not compare integer = varchar.
+            pk = column.type.python_type(pk)
+        except (TypeError, ValueError, NotImplementedError):
+            return None
         with db.session.no_autoflush:
-            return (
-                self.get_query().filter(sa_inspect(self.model).primary_key[0] == pk).one_or_none()
-            )
+            return self.get_query().filter(column == pk).one_or_none()
 
     def get_list(self, term, offset=0, limit=DEFAULT_PAGE_SIZE):
         return super().get_list(term, offset, min(limit, 50))
@@ -145,6 +152,64 @@ class QQFilterConverter(FilterConverter):
     def conv_utcdatetime(self, column, name, **kwargs):
         return self.conv_datetime(column, name, **kwargs)
 
+    @convert("enum")
+    def conv_enum(self, column, name, options=None, **kwargs):
+        # Flask-Admin's enum filters look the member up by *name* (``enum_class[value]``) but
+        # offered the stored values ('open'), so picking one raised KeyError. Offer the names,
+        # labelled in the user's language (the label is rendered per request).
+        enum_cls = getattr(column.type, "enum_class", None)
+        if not options and enum_cls is not None and issubclass(enum_cls, LabeledEnum):
+            options = [(member.name, member.label) for member in enum_cls]
+        return super().conv_enum(column, name, options, **kwargs)
+
+
+def _enum_coerce(value: Any) -> Any:
+    # A LabeledEnum is a str whose str() is its label: compare by the stored value.
+    return value.value if isinstance(value, enum.Enum) else str(value)
+
+
+class _ChoiceObjects:
+    """Yield WTForms ``Choice`` objects where Flask-Admin 2.2 yields raw tuples.
+
+    WTForms 3.3 deprecates tuples from ``iter_choices()``; the warning fires when the select is
+    rendered, so under ``filterwarnings=error`` every form with a relation picker answered 500.
+    """
+
+    def iter_choices(self):
+        for choice in super().iter_choices():
+            if not isinstance(choice, Choice):
+                value, text, selected, *render_kw = choice
+                if value == "__None" and not text:
+                    text = " "  # WTForms prints an empty label as the value, "__None"
+                choice = Choice(value, text, selected, render_kw[0] if render_kw else {})
+            yield choice
+
+
+class ChoiceQuerySelectField(_ChoiceObjects, QuerySelectField):
+    pass
+
+
+class ChoiceQuerySelectMultipleField(_ChoiceObjects, QuerySelectMultipleField):
+    pass
+
+
+class EnumSelectField(Select2Field):
+    """The select of a ``LabeledEnum`` column: stored values, labels in the user's language.
+
+    Flask-Admin's own enum select passes ``choices`` as tuples and yields tuples from
+    ``iter_choices()``; WTForms 3.3 deprecates both, so under ``filterwarnings=error`` every
+    /new/ and /edit/ page with an enum answered 500 (STYLE "Traps"). It also labelled options
+    with the raw value and coerced a loaded member by its name, so the current value was never
+    pre-selected. This field takes ``SelectChoice`` objects and yields ``Choice`` objects.
+    """
+
+    def iter_choices(self):
+        if self.allow_blank:
+            yield Choice("__None", self.blank_text, self.data is None, {})
+        for choice in self._choices_from_input(self.choices) or ():
+            selected = self.coerce(choice.value) == self.data
+            yield Choice(choice.value, choice.label, selected, choice.render_kw)
+
 
 class QQModelConverter(AdminModelConverter):
     """Form fields for our own column types."""
@@ -162,6 +227,27 @@ class QQModelConverter(AdminModelConverter):
     @converts("UTCDateTime")
     def conv_utcdatetime(self, field_args, **extra):
         return DateTimeField(**field_args)
+
+    def _model_select_field(self, prop, multiple, remote_model, **kwargs):
+        field = super()._model_select_field(prop, multiple, remote_model, **kwargs)
+        swap = {
+            QuerySelectField: ChoiceQuerySelectField,
+            QuerySelectMultipleField: ChoiceQuerySelectMultipleField,
+        }
+        field.field_class = swap.get(field.field_class, field.field_class)
+        return field
+
+    @converts("sqlalchemy.sql.sqltypes.Enum")
+    def convert_enum(self, column, field_args, **extra):
+        enum_cls = getattr(column.type, "enum_class", None)
+        if enum_cls is None or not issubclass(enum_cls, LabeledEnum):
+            return super().convert_enum(column, field_args, **extra)
+        if column.nullable:
+            field_args["allow_blank"] = True
+        self._nullable_common(column, field_args)
+        field_args["choices"] = [SelectChoice(member.value, member.label) for member in enum_cls]
+        field_args["coerce"] = _enum_coerce
+        return EnumSelectField(**field_args)
 
 
 class SecuredModelView(ModelView):
@@ -191,6 +277,11 @@ class SecuredModelView(ModelView):
     def __init__(self, model, session, **kwargs):
         self.resource = self.resource or resource_of(model)
         labels = column_labels_for(model)
+        # Listed names that are not mapped attributes (e.g. a scope column without a
+        # relationship) would otherwise get Flask-Admin's untranslated "Sales Unit".
+        for name in self.column_list or ():
+            if isinstance(name, str) and "." not in name:
+                labels.setdefault(name, label(name))
         labels.update(self.column_labels or {})
         self.column_labels = labels
         formatters = dict(TYPE_FORMATTERS)
@@ -270,7 +361,10 @@ class SecuredModelView(ModelView):
     def _pk_criterion(self, id):
         pk = sa_inspect(self.model).primary_key[0]
         try:
-            value = pk.type.python_type(id)
+            kind = pk.type.python_type
+            # date(...) does not parse "2026-01-05": date-keyed rows (the working-day
+            # calendar) answered 404 on details/edit/delete before.
+            value = kind.fromisoformat(id) if kind is date else kind(id)
         except (TypeError, ValueError, NotImplementedError):
             abort(404)
         return pk == value
@@ -312,6 +406,14 @@ class SecuredModelView(ModelView):
             return True
         return super().handle_view_exception(exc)
 
+    # -- exports -------------------------------------------------------------------------------
+
+    def _export_csv(self, return_url):
+        # Excel opens a CSV without a byte-order mark in the local code page, garbling Chinese.
+        response = super()._export_csv(return_url)
+        response.response = itertools.chain(["\ufeff"], response.response)
+        return response
+
 
 def inherit_scope(obj: Any) -> None:
     """Copy company and sales unit from the owning customer (or case) onto a new row."""
@@ -337,6 +439,15 @@ def inherit_scope(obj: Any) -> None:
         obj.company_id = source.company_id
     if obj.sales_unit_id is None:
         obj.sales_unit_id = source.sales_unit_id
+
+
+def new_number(prefix: str) -> str:
+    """A fresh, unique document number such as ``AJ20260105-3F9A1C`` (no side effects)."""
+    import secrets
+
+    from backoffice.models.base import utcnow
+
+    return f"{prefix}{utcnow():%Y%m%d}-{secrets.token_hex(3).upper()}"
 
 
 def enum_value(value: Any) -> Any:

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from flask import url_for
+from flask_login import current_user
+from markupsafe import Markup
+
+from backoffice.models.case import CaseOrigin, CaseStatus
 from backoffice.views.base import SecuredModelView
 
 CASE_REF = {"case": {"fields": ("case_no",), "page_size": 20}}
@@ -28,6 +35,19 @@ class CollectionCaseView(SecuredModelView):
         "customer": {"fields": ("name", "erp_code"), "page_size": 20},
         "lead": {"fields": ("username", "display_name"), "page_size": 20},
     }
+
+    def on_model_change(self, form, model, is_created):
+        # The form has no case number, origin or status, so a case created here (a team lead
+        # filing by hand) failed with NOT NULL errors (a 500). Fill them as a filed case.
+        if is_created:
+            from backoffice.views.base import new_number
+
+            model.case_no = model.case_no or new_number("AJ")
+            model.origin = model.origin or CaseOrigin.APPLICATION
+            model.status = model.status or CaseStatus.FILED
+            model.filed_on = model.filed_on or date.today()
+            model.decided_by_id = model.decided_by_id or current_user.id
+        super().on_model_change(form, model, is_created)
 
 
 class CaseChildView(SecuredModelView):
@@ -107,3 +127,33 @@ class EvidenceDocumentView(SecuredModelView):
     column_searchable_list = ("original_name", "sha256")
     column_filters = ("doc_type", "uploaded_at")
     column_default_sort = ("uploaded_at", True)
+    # The name links to the verified download; the case to its evidence page (§3.4).
+    column_formatters = {
+        "original_name": lambda v, c, m, n: Markup('<a href="{}" download>{}</a>').format(
+            url_for("evidence.download", doc_id=m.id), m.original_name
+        ),
+        "case": lambda v, c, m, n: (
+            Markup('<a href="{}">{}</a>').format(
+                url_for("evidence.owner_page", kind="case", owner_id=m.case_id), m.case.case_no
+            )
+            if m.case_id
+            else ""
+        ),
+    }
+
+    def delete_model(self, model) -> bool:
+        """A soft delete: who and when are recorded; the row and the bytes are kept (§3.4)."""
+        # self.session is the Flask-SQLAlchemy object (ModelView(Model, db)), not a session:
+        # it has no commit(), so every delete was a 500. Use db.session.
+        from backoffice.extensions import db
+        from backoffice.services.evidence import soft_delete
+
+        try:
+            soft_delete(db.session, model, current_user)
+            db.session.commit()
+        except Exception as exc:
+            db.session.rollback()
+            if not self.handle_view_exception(exc):
+                raise
+            return False
+        return True

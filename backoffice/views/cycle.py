@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from flask import redirect, url_for
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+
+from backoffice.extensions import db
+from backoffice.models.base import utcnow
+from backoffice.models.notification import Notification
+from backoffice.permissions import Action
 from backoffice.views.base import SecuredModelView
+from backoffice.views.confirmation import ConfirmationPages, ReportDownloads, StatementDownloads
 
 
 class CalendarYearView(SecuredModelView):
@@ -23,13 +35,15 @@ class MonthlyRunView(SecuredModelView):
     column_default_sort = ("period", True)
 
 
-class MonthlyReportView(SecuredModelView):
-    column_list = ("period", "sales_unit", "line_count", "total_overdue", "created_at")
+class MonthlyReportView(ReportDownloads, SecuredModelView):
+    column_list = ("period", "sales_unit", "line_count", "total_overdue", "created_at", "files")
     column_filters = ("period", "sales_unit")
     column_default_sort = ("period", True)
 
 
-class ConfirmationFormView(SecuredModelView):
+class ConfirmationFormView(ConfirmationPages, SecuredModelView):
+    """逾期账款确认表: the list links each form's answer, routing and PDF pages (Art.13–15)."""
+
     column_list = ("period", "sales_unit", "issued_on", "answer_due", "status", "routing_due")
     column_filters = ("period", "status", "sales_unit")
     column_default_sort = ("period", True)
@@ -56,8 +70,8 @@ class OverdueReasonView(SecuredModelView):
     column_filters = ("reason_class", "active")
 
 
-class StatementView(SecuredModelView):
-    column_list = ("period", "customer", "total_outstanding", "created_at")
+class StatementView(StatementDownloads, SecuredModelView):
+    column_list = ("period", "customer", "total_outstanding", "created_at", "files")
     column_filters = ("period",)
     column_default_sort = ("period", True)
 
@@ -68,9 +82,45 @@ class TaskView(SecuredModelView):
     column_default_sort = ("due_on", False)
 
 
+def _notification_title(view, context, model: Notification, name) -> Markup:
+    """The title as a button that marks the notification read and opens its link."""
+    text = (
+        Markup("<strong>{}</strong>").format(model.title) if model.read_at is None else model.title
+    )
+    return Markup(
+        '<form method="post" action="{}" class="d-inline">'
+        '<input type="hidden" name="csrf_token" value="{}">'
+        '<button type="submit" class="btn btn-link p-0 text-left">{}</button></form>'
+    ).format(url_for(".read_view", row_id=model.id), generate_csrf(), text)
+
+
 class NotificationView(SecuredModelView):
     column_list = ("created_at", "title", "body", "read_at")
     column_default_sort = ("created_at", True)
+    column_formatters = {"title": _notification_title}
+
+    @expose("/read/<int:row_id>", methods=("POST",))
+    def read_view(self, row_id: int):
+        """Mark one of the user's own notifications read (idempotent), then open its link."""
+        note = self.get_one(str(row_id))  # scoped to the owner: 404 for anyone else's
+        if note.read_at is None:
+            note.read_at = utcnow()
+            db.session.commit()
+        link = note.link or ""
+        # Only our own paths: a stored link never sends the user to another site.
+        if not link.startswith("/") or link.startswith("//") or "\\" in link:
+            link = url_for(".index_view")
+        return redirect(link, code=303)
+
+    @action("mark_read", _l("Mark as read"))
+    def action_mark_read(self, ids):
+        """Mark the chosen notifications read; only the user's own are reachable (scope)."""
+        rows = self.get_query().filter(Notification.id.in_([int(i) for i in ids]))
+        for note in rows:
+            note.read_at = note.read_at or utcnow()
+        db.session.commit()
+
+    action_mark_read._permission = Action.VIEW  # reading one's inbox changes nothing else
 
 
 class JobRunView(SecuredModelView):

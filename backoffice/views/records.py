@@ -44,3 +44,7 @@ class AuditLogView(ReadOnlyView):
 
 class SettingView(SecuredModelView):
     column_list = ("key", "value", "note", "updated_at")
+    # The base sorts by "id", which Setting (keyed by "key") lacks: the list answered 500.
+    column_default_sort = ("key", False)
+    # Flask-Admin leaves primary keys out of forms; without "key" a new setting was a 500.
+    form_columns = ("key", "value", "note")

@@ -33,6 +33,18 @@ class WriteOffApplicationView(SecuredModelView):
         "case": {"fields": ("case_no",), "page_size": 20},
     }
 
+    def on_model_change(self, form, model, is_created):
+        # The form has no number or applicant: creating a draft here failed with NOT NULL
+        # errors. The applicant is whoever drafts it (Art.18: nobody approves their own).
+        if is_created:
+            from flask_login import current_user
+
+            from backoffice.views.base import new_number
+
+            model.app_no = model.app_no or new_number("HX")
+            model.applicant_id = model.applicant_id or current_user.id
+        super().on_model_change(form, model, is_created)
+
 
 class WriteOffItemView(SecuredModelView):
     column_list = ("application", "receivable", "amount")
