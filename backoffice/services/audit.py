@@ -225,14 +225,68 @@ def _auditable(obj: Any) -> bool:
     return getattr(obj, "__tablename__", None) not in _NOT_AUDITED
 
 
-def _sealed_before_this_flush(obj: Any) -> bool:
-    sealer = getattr(obj, "sealed_by", None)
+def _load(session: Session, cls: type, pk: Any) -> Any:
+    if pk is None:
+        return None
+    with session.no_autoflush:
+        return session.get(cls, pk)
+
+
+def sealer_of(session: Session, obj: Any) -> Any:
+    """The record whose seal covers ``obj`` (its case, write-off or archive), or None.
+
+    Walks foreign keys rather than relationships, because a new row (a collection action
+    added to a sealed case) has only its ``case_id`` set while it is pending.
+    """
+    from backoffice.models.evidence import EvidenceDocument
+    from backoffice.models.writeoff import WriteOffApplication
+
+    if hasattr(type(obj), "sealed_at"):
+        return obj
+    if isinstance(obj, EvidenceDocument):
+        # Art.22: a case's documents, and those of a write-off of a case, are sealed with it.
+        from backoffice.models.case import CollectionCase
+
+        if obj.case_id is not None:
+            return _load(session, CollectionCase, obj.case_id)
+        app = _load(session, WriteOffApplication, obj.writeoff_id)
+        return _load(session, CollectionCase, app.case_id) if app is not None else None
+    parent = getattr(type(obj), "__scope_parent__", None)
+    if not parent:
+        return None
+    rel = inspect(type(obj)).relationships[parent]
+    target = getattr(obj, parent, None)
+    if target is None:
+        fk = next(iter(rel.local_columns)).key
+        target = _load(session, rel.mapper.class_, getattr(obj, fk, None))
+    return sealer_of(session, target) if target is not None else None
+
+
+def _sealed_before_this_flush(session: Session, obj: Any) -> bool:
+    """Whether the record sealing ``obj`` was sealed before this flush began.
+
+    The flush that sets ``sealed_at`` (the sealing itself) is allowed. The committed value is
+    read from the database whenever the session has not loaded it (expired after a commit),
+    so neither an expired attribute nor an attempt to set ``sealed_at`` back can unseal.
+    """
+    sealer = sealer_of(session, obj)
     if sealer is None:
         return False
-    hist = inspect(sealer).attrs.sealed_at.history
-    # Sealing itself happens in the flush that sets sealed_at: that one is allowed.
-    before = hist.deleted[0] if hist.deleted else (hist.unchanged[0] if hist.unchanged else None)
-    return before is not None
+    state = inspect(sealer)
+    if state.key is None:  # new in this flush: nothing committed to be sealed
+        return False
+    hist = state.attrs.sealed_at.history
+    if hist.deleted:
+        return hist.deleted[0] is not None
+    if hist.unchanged:
+        return hist.unchanged[0] is not None
+    cls = type(sealer)
+    pk = inspect(cls).primary_key[0]
+    with session.no_autoflush:
+        committed = session.execute(
+            select(cls.sealed_at).where(pk == state.identity[0])
+        ).scalar_one_or_none()
+    return committed is not None
 
 
 @event.listens_for(Session, "before_flush")
@@ -242,7 +296,7 @@ def _guard(session: Session, flush_context, instances) -> None:
             raise PermissionError("audit entries are append-only")
         if obj in session.dirty and not session.is_modified(obj, include_collections=False):
             continue
-        if _sealed_before_this_flush(obj):
+        if _sealed_before_this_flush(session, obj):
             raise SealedError(
                 gettext(
                     "%(record)s #%(id)s is sealed in the archive",

@@ -58,3 +58,29 @@ def ledger(db):
     helpers.make_user("collector", units=[east])
     helpers.make_user("collector", units=[north])
     return {"east": east, "north": north, "acme": acme, "beta": beta}
+
+
+@pytest.fixture()
+def chain(db):
+    """A unit with its VP, the whole approval chain, finance and credit, a collector, and a
+    customer with two open receivables."""
+    from backoffice.models.user import LeaderTitle
+
+    load_year(db.session, 2026)
+    unit = helpers.make_unit(name="华东事业部")
+    people = {
+        "collector": helpers.make_user("collector", units=[unit]),
+        "lead": helpers.make_user("team_lead"),
+        "vp": helpers.make_user("leader", leader_title=LeaderTitle.DIVISION_VP),
+        "other_vp": helpers.make_user("leader", leader_title=LeaderTitle.DIVISION_VP),
+        "cfo": helpers.make_user("leader", leader_title=LeaderTitle.CFO),
+        "president": helpers.make_user("leader", leader_title=LeaderTitle.PRESIDENT),
+        "finance": helpers.make_user("finance"),
+        "credit": helpers.make_user("credit"),
+    }
+    unit.vp_id = people["vp"].id
+    customer = helpers.make_customer(unit, name="常州永泰建材有限公司")
+    r1 = helpers.make_receivable(customer, amount="30000", due=date(2025, 3, 31), doc_no="HX-1")
+    r2 = helpers.make_receivable(customer, amount="12000.50", due=date(2025, 5, 31), doc_no="HX-2")
+    db.session.commit()
+    return {"unit": unit, "customer": customer, "r1": r1, "r2": r2, **people}

@@ -1,0 +1,301 @@
+"""The year-end archive transfer (Art.22) and its verification.
+
+Each case closed in the year becomes one ``ArchiveRecord``: an archive number, a manifest with
+one row per document, decision and record of the case (each with its SHA-256, and the
+manifest's own hash), a case summary PDF, and a seal after which nothing about the case, its
+documents or its write-off can change (``audit.SealedError`` in the flush guard).
+
+The transfer commits one case at a time; a case already archived is skipped (unique case_id),
+so a run killed half-way and run again archives every case exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backoffice.models.archive import ArchiveItem, ArchiveRecord
+from backoffice.models.base import utcnow
+from backoffice.models.case import (
+    CaseCost,
+    CaseMember,
+    CaseReceivable,
+    CaseStatus,
+    Collateral,
+    CollectionAction,
+    CollectionCase,
+    DocumentRequirement,
+    Litigation,
+    PaymentInKind,
+    PaymentPromise,
+    RepaymentPlan,
+)
+from backoffice.models.evidence import EvidenceDocument
+from backoffice.models.writeoff import ApprovalDecision, WriteOffApplication, WriteOffItem
+from backoffice.services.audit import snapshot
+from backoffice.services.pdf import render_pdf
+from backoffice.services.storage import StorageError, get_storage
+
+
+def canonical(data: Any) -> bytes:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def manifest_hash(items: list[ArchiveItem]) -> str:
+    """The manifest's own hash: every row's position, kind, reference, name and hash."""
+    return sha256(canonical([[i.seq, i.kind, i.ref, i.name, i.sha256] for i in items]))
+
+
+RECORD_MODELS = (
+    CaseReceivable,
+    CaseMember,
+    CollectionAction,
+    PaymentPromise,
+    RepaymentPlan,
+    Collateral,
+    PaymentInKind,
+    Litigation,
+    CaseCost,
+    DocumentRequirement,
+)
+
+
+def _records(session: Session, case: CollectionCase) -> list[tuple[str, str, str, dict]]:
+    """(kind, ref, name, content) for the case and every record and decision it holds."""
+    out = [("case", f"collection_case:{case.id}", case.case_no, snapshot(case))]
+    for model in RECORD_MODELS:
+        for row in session.scalars(
+            select(model).where(model.case_id == case.id).order_by(model.id)
+        ):
+            out.append(
+                ("record", f"{model.__tablename__}:{row.id}", model.__tablename__, snapshot(row))
+            )
+    for plan in session.scalars(select(RepaymentPlan).where(RepaymentPlan.case_id == case.id)):
+        for inst in plan.instalments:
+            out.append(("record", f"instalment:{inst.id}", "instalment", snapshot(inst)))
+    for app in session.scalars(
+        select(WriteOffApplication)
+        .where(WriteOffApplication.case_id == case.id)
+        .order_by(WriteOffApplication.id)
+    ):
+        out.append(("writeoff", f"writeoff_application:{app.id}", app.app_no, snapshot(app)))
+        for item in session.scalars(
+            select(WriteOffItem)
+            .where(WriteOffItem.application_id == app.id)
+            .order_by(WriteOffItem.id)
+        ):
+            out.append(("record", f"writeoff_item:{item.id}", "writeoff_item", snapshot(item)))
+        for d in session.scalars(
+            select(ApprovalDecision)
+            .where(ApprovalDecision.application_id == app.id)
+            .order_by(ApprovalDecision.id)
+        ):
+            out.append(("decision", f"approval_decision:{d.id}", d.step.value, snapshot(d)))
+    return out
+
+
+def _documents(session: Session, case: CollectionCase) -> list[EvidenceDocument]:
+    apps = select(WriteOffApplication.id).where(WriteOffApplication.case_id == case.id)
+    return list(
+        session.scalars(
+            select(EvidenceDocument)
+            .where((EvidenceDocument.case_id == case.id) | EvidenceDocument.writeoff_id.in_(apps))
+            .order_by(EvidenceDocument.id)
+        )
+    )
+
+
+def _next_archive_no(session: Session, year: int) -> str:
+    prefix = f"DA{year}-"
+    last = session.scalar(
+        select(func.max(ArchiveRecord.archive_no)).where(
+            ArchiveRecord.archive_no.like(prefix + "%")
+        )
+    )
+    return f"{prefix}{int(last.removeprefix(prefix)) + 1 if last else 1:05d}"
+
+
+def cases_to_archive(session: Session, year: int) -> list[int]:
+    """Cases closed in ``year`` that have no archive record yet, in id order."""
+    archived = select(ArchiveRecord.case_id)
+    return list(
+        session.scalars(
+            select(CollectionCase.id)
+            .where(
+                CollectionCase.status == CaseStatus.CLOSED,
+                CollectionCase.closed_on >= date(year, 1, 1),
+                CollectionCase.closed_on <= date(year, 12, 31),
+                CollectionCase.id.not_in(archived),
+            )
+            .order_by(CollectionCase.id)
+        )
+    )
+
+
+def archive_case(session: Session, case_id: int, year: int) -> ArchiveRecord | None:
+    """Archive and seal one closed case in its own transaction; None if already archived."""
+    case = session.get(CollectionCase, case_id)
+    if case is None or case.status is not CaseStatus.CLOSED:
+        raise ValueError(f"case {case_id} is not closed; only closed cases are archived")
+    if session.scalar(select(ArchiveRecord.id).where(ArchiveRecord.case_id == case_id)):
+        return None
+    storage = get_storage()
+    items: list[ArchiveItem] = []
+    for doc in _documents(session, case):
+        items.append(
+            ArchiveItem(
+                seq=len(items) + 1,
+                kind="document",
+                ref=f"evidence_document:{doc.id}",
+                name=doc.original_name,
+                sha256=doc.sha256,
+                content={"storage_key": doc.storage_key, "size": doc.size},
+            )
+        )
+    for kind, ref, name, content in _records(session, case):
+        items.append(
+            ArchiveItem(
+                seq=len(items) + 1,
+                kind=kind,
+                ref=ref,
+                name=name,
+                sha256=sha256(canonical(content)),
+                content=content,
+            )
+        )
+    writeoff = session.scalar(
+        select(WriteOffApplication)
+        .where(WriteOffApplication.case_id == case.id)
+        .order_by(WriteOffApplication.id.desc())
+    )
+    amount = sum((cr.receivable.amount for cr in case.receivables), Decimal(0))
+    record = ArchiveRecord(
+        archive_no=_next_archive_no(session, year),
+        case_id=case.id,
+        writeoff_id=writeoff.id if writeoff else None,
+        customer_id=case.customer_id,
+        company_id=case.company_id,
+        sales_unit_id=case.sales_unit_id,
+        year=year,
+        amount=amount,
+    )
+    pdf = render_pdf(
+        "case_summary.html",
+        company=case.company,
+        case=case,
+        record=record,
+        items=items,
+        writeoff=writeoff,
+        amount=amount,
+    )
+    stored = storage.put(io.BytesIO(pdf))
+    record.summary_pdf_key, record.summary_sha256 = stored.key, stored.sha256
+    record.items = items
+    record.manifest_sha256 = manifest_hash(items)
+    now = utcnow()
+    record.sealed_at = now
+    case.sealed_at = now  # Art.22: from here on the case file is read-only
+    if writeoff is not None and writeoff.sealed_at is None:
+        writeoff.sealed_at = now
+    session.add(record)
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent run archived it first
+        session.rollback()
+        return None
+    return record
+
+
+@dataclass
+class TransferResult:
+    year: int
+    archived: list[str]
+    skipped: int
+
+
+def year_end_transfer(
+    session: Session, year: int, progress: Callable[[int, str], None] | None = None
+) -> TransferResult:
+    """Art.22: every case closed in ``year`` into the archive room, one commit per case."""
+    todo = cases_to_archive(session, year)
+    archived, skipped = [], 0
+    for n, case_id in enumerate(todo, 1):
+        record = archive_case(session, case_id, year)
+        if record is None:
+            skipped += 1
+        else:
+            archived.append(record.archive_no)
+        if progress:
+            progress(int(100 * n / len(todo)), f"{n}/{len(todo)}")
+    return TransferResult(year, archived, skipped)
+
+
+@dataclass
+class Mismatch:
+    archive_no: str
+    where: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.archive_no} {self.where}: {self.reason}"
+
+
+def verify(session: Session, record: ArchiveRecord) -> list[Mismatch]:
+    """Check an archive against its manifest: every row's hash, the stored documents' bytes,
+    the manifest's own hash and the summary PDF. Returns every mismatch (empty when intact)."""
+    problems: list[Mismatch] = []
+    storage = get_storage()
+    items = list(
+        session.scalars(
+            select(ArchiveItem).where(ArchiveItem.archive_id == record.id).order_by(ArchiveItem.seq)
+        )
+    )
+    for item in items:
+        where = f"manifest row {item.seq} ({item.ref} {item.name})"
+        if item.kind == "document":
+            key = (item.content or {}).get("storage_key")
+            try:
+                with storage.open(key) as fh:
+                    digest = hashlib.sha256()
+                    for chunk in iter(lambda fh=fh: fh.read(1 << 16), b""):
+                        digest.update(chunk)
+                actual = digest.hexdigest()
+            except (StorageError, OSError, TypeError) as exc:
+                problems.append(Mismatch(record.archive_no, where, f"file unreadable: {exc}"))
+                continue
+            if actual != item.sha256:
+                problems.append(
+                    Mismatch(
+                        record.archive_no,
+                        where,
+                        f"document bytes changed (sha256 {actual[:12]}…, "
+                        f"manifest {item.sha256[:12]}…)",
+                    )
+                )
+        elif sha256(canonical(item.content)) != item.sha256:
+            problems.append(Mismatch(record.archive_no, where, "record content changed"))
+    if manifest_hash(items) != record.manifest_sha256:
+        problems.append(
+            Mismatch(record.archive_no, "manifest", "manifest rows changed (hash differs)")
+        )
+    try:
+        with storage.open(record.summary_pdf_key) as fh:
+            if sha256(fh.read()) != record.summary_sha256:
+                problems.append(Mismatch(record.archive_no, "summary PDF", "bytes changed"))
+    except (StorageError, OSError, TypeError) as exc:
+        problems.append(Mismatch(record.archive_no, "summary PDF", f"unreadable: {exc}"))
+    return problems

@@ -1,0 +1,398 @@
+"""Bad-debt write-off (呆账核销, Art.18): the application (Annex 3), its materials (Annex 6),
+the approval chain team review → division VP → CFO → president, filing by the president's
+office and finance, the recourse ledger (备查簿) and the accountability follow-up (Art.24–26).
+
+Every rule is enforced here, on the server; ``WriteOffError`` carries a message for the user.
+Functions add to the session; callers commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backoffice.models.base import to_money, utcnow
+from backoffice.models.evidence import EvidenceDocument
+from backoffice.models.notification import TaskKind
+from backoffice.models.org import SalesUnit
+from backoffice.models.receivable import Receivable, ReceivableStatus
+from backoffice.models.user import LeaderTitle, RoleName, User
+from backoffice.models.writeoff import (
+    AccountabilityFinding,
+    ApprovalDecision,
+    ApprovalStep,
+    Decision,
+    MaterialRequirement,
+    RecourseEntry,
+    Recovery,
+    WriteOffApplication,
+    WriteOffGround,
+    WriteOffItem,
+    WriteOffStatus,
+)
+from backoffice.services import notify
+
+#: Art.18: the chain, in order; no step may be skipped.
+CHAIN = (
+    ApprovalStep.TEAM_REVIEW,
+    ApprovalStep.DIVISION_VP,
+    ApprovalStep.CFO,
+    ApprovalStep.PRESIDENT,
+)
+EDITABLE = (WriteOffStatus.DRAFT, WriteOffStatus.RETURNED)
+
+
+class WriteOffError(ValueError):
+    """A write-off operation the rules refuse; the message says why."""
+
+
+def _app_no(session: Session, on: date) -> str:
+    prefix = f"HX{on.year}-"
+    last = session.scalar(
+        select(func.max(WriteOffApplication.app_no)).where(
+            WriteOffApplication.app_no.like(prefix + "%")
+        )
+    )
+    return f"{prefix}{int(last.removeprefix(prefix)) + 1 if last else 1:05d}"
+
+
+def create(
+    session: Session,
+    *,
+    applicant: User,
+    customer_id: int,
+    ground: WriteOffGround | str,
+    items: Iterable[tuple[int, Decimal | str]],
+    facts: str,
+    case_id: int | None = None,
+    on: date | None = None,
+) -> WriteOffApplication:
+    """Draft an application for amounts of the customer's open receivables (Art.18)."""
+    on = on or date.today()
+    if not (facts or "").strip():
+        raise WriteOffError("state the facts and the responsibility (Art.18)")
+    lines = [(rid, to_money(amount)) for rid, amount in items]
+    if not lines:
+        raise WriteOffError("choose the receivables to write off")
+    receivables = {
+        r.id: r
+        for r in session.scalars(
+            select(Receivable).where(Receivable.id.in_([rid for rid, _ in lines]))
+        )
+    }
+    for rid, amount in lines:
+        r = receivables.get(rid)
+        if r is None or r.customer_id != customer_id:
+            raise WriteOffError("a receivable does not belong to this customer")
+        if r.status is not ReceivableStatus.OPEN or amount <= 0 or amount > r.outstanding:
+            raise WriteOffError(
+                f"{r.doc_no}: the amount must be between 0 and the outstanding {r.outstanding}"
+            )
+    first = next(iter(receivables.values()))
+    app = WriteOffApplication(
+        app_no=_app_no(session, on),
+        customer_id=customer_id,
+        case_id=case_id,
+        applicant_id=applicant.id,
+        ground=WriteOffGround(ground),
+        facts=facts.strip(),
+        amount=sum((a for _, a in lines), Decimal(0)),
+        status=WriteOffStatus.DRAFT,
+        company_id=first.company_id,
+        sales_unit_id=first.sales_unit_id,
+    )
+    app.items = [WriteOffItem(receivable_id=rid, amount=amount) for rid, amount in lines]
+    session.add(app)
+    return app
+
+
+def required_materials(session: Session, ground: WriteOffGround) -> list[str]:
+    """Annex 6: the document types the ground requires (admin-editable)."""
+    return list(
+        session.scalars(
+            select(MaterialRequirement.doc_type)
+            .where(MaterialRequirement.ground == ground, MaterialRequirement.required.is_(True))
+            .order_by(MaterialRequirement.id)
+        )
+    )
+
+
+def missing_materials(session: Session, app: WriteOffApplication) -> list[str]:
+    """Required document types with no live document on the application (or its case)."""
+    where = EvidenceDocument.writeoff_id == app.id
+    if app.case_id:
+        where = where | (EvidenceDocument.case_id == app.case_id)
+    have = {
+        d.value if hasattr(d, "value") else d
+        for d in session.scalars(
+            select(EvidenceDocument.doc_type).where(where, EvidenceDocument.deleted_at.is_(None))
+        )
+    }
+    return [t for t in required_materials(session, app.ground) if t not in have]
+
+
+def give_finance_opinion(app: WriteOffApplication, user: User, opinion: str) -> None:
+    """Art.18: with materials missing, finance's opinion is needed before it goes on."""
+    if not user.has_role(RoleName.FINANCE):
+        raise WriteOffError("only finance gives finance's opinion")
+    if not (opinion or "").strip():
+        raise WriteOffError("write the opinion")
+    app.finance_opinion, app.finance_opinion_by_id = opinion.strip(), user.id
+
+
+def submit(session: Session, app: WriteOffApplication, user: User, today: date) -> None:
+    """The applicant sends the draft (or the amended returned one) into the chain."""
+    if app.status not in EDITABLE:
+        raise WriteOffError("only a draft or a returned application can be submitted")
+    if user.id != app.applicant_id:
+        raise WriteOffError("only the applicant submits the application")
+    missing = missing_materials(session, app)
+    if missing:
+        # Art.18: a fact-of-bad-debt may go on with materials missing, if it says why, commits
+        # to a date for the rest and finance has given its opinion.
+        if not (app.materials_missing_reason or "").strip():
+            raise WriteOffError("materials are missing: say why (" + ", ".join(missing) + ")")
+        if app.materials_due_on is None or app.materials_due_on <= today:
+            raise WriteOffError("commit to a future date for the missing materials")
+        if not app.finance_opinion:
+            raise WriteOffError("materials are missing: finance's opinion is needed first")
+        notify.open_task(
+            session,
+            kind=TaskKind.COMPLETE_MATERIALS,
+            title=f"{app.app_no} 补齐核销材料（承诺 {app.materials_due_on}）",
+            subject_type="writeoff_application",
+            subject_id=app.id,
+            assignee_id=app.applicant_id,
+            due_on=app.materials_due_on,
+            company_id=app.company_id,
+            sales_unit_id=app.sales_unit_id,
+        )
+    if app.status is WriteOffStatus.RETURNED:
+        app.round += 1
+    app.status, app.current_step = WriteOffStatus.IN_APPROVAL, CHAIN[0]
+    _ask_next_approver(session, app)
+
+
+def may_approve(
+    session: Session, app: WriteOffApplication, user: User, step: ApprovalStep | None = None
+) -> bool:
+    """Whether ``user`` may decide ``step`` of ``app``: the role of the step, within the
+    scope they lead, and never their own application."""
+    step = step or app.current_step
+    if step is None or user.id == app.applicant_id or not user.is_active:
+        return False
+    if user.company_id is not None and user.company_id != app.company_id:
+        return False
+    if step is ApprovalStep.TEAM_REVIEW:
+        return user.has_role(RoleName.TEAM_LEAD)
+    if not user.has_role(RoleName.LEADER):
+        return False
+    if step is ApprovalStep.DIVISION_VP:
+        unit = session.get(SalesUnit, app.sales_unit_id)
+        return (
+            user.leader_title is LeaderTitle.DIVISION_VP
+            and unit is not None
+            and unit.vp_id == user.id
+        )
+    if step is ApprovalStep.CFO:
+        return user.leader_title is LeaderTitle.CFO
+    return user.leader_title is LeaderTitle.PRESIDENT
+
+
+def approvers(session: Session, app: WriteOffApplication) -> list[int]:
+    users = session.scalars(select(User).where(User.active.is_(True)))
+    return [u.id for u in users if may_approve(session, app, u)]
+
+
+def _ask_next_approver(session: Session, app: WriteOffApplication) -> None:
+    ids = approvers(session, app)
+    title = f"呆账核销申请 {app.app_no} 待审批：{app.current_step.label}"
+    link = f"/admin/writeoff_application/details/?id={app.id}"
+    for uid in ids:
+        notify.open_task(
+            session,
+            kind=TaskKind.APPROVE_WRITEOFF,
+            title=str(title),
+            subject_type=f"writeoff:{app.round}:{app.current_step.value}",
+            subject_id=app.id,
+            assignee_id=uid,
+            link=link,
+            company_id=app.company_id,
+            sales_unit_id=app.sales_unit_id,
+        )
+    notify.notify(
+        session,
+        ids,
+        str(title),
+        link=link,
+        dedup_key=f"writeoff:{app.id}:{app.round}:{app.current_step.value}",
+    )
+
+
+def decide(
+    session: Session,
+    app: WriteOffApplication,
+    user: User,
+    step: ApprovalStep | str,
+    decision: Decision | str,
+    comment: str,
+) -> ApprovalDecision:
+    """One step approves or rejects, with a comment (Art.18). ``step`` is the step the user
+    believes they are deciding: a mismatch (a skipped or already-decided step) is refused."""
+    step, decision = ApprovalStep(step), Decision(decision)
+    if app.status is not WriteOffStatus.IN_APPROVAL:
+        raise WriteOffError("this application is not awaiting approval")
+    if step is not app.current_step:
+        raise WriteOffError(
+            f"this application is at step “{app.current_step.label}”; "
+            "no step can be skipped or decided twice"
+        )
+    if user.id == app.applicant_id:
+        raise WriteOffError("nobody approves their own application")
+    already = session.scalar(
+        select(ApprovalDecision.id).where(
+            ApprovalDecision.application_id == app.id,
+            ApprovalDecision.round == app.round,
+            ApprovalDecision.user_id == user.id,
+        )
+    )
+    if already:
+        raise WriteOffError("you have already decided a step of this application")
+    if not may_approve(session, app, user, step):
+        raise WriteOffError("you may not decide this step of this application")
+    if not (comment or "").strip():
+        raise WriteOffError("a decision needs a comment")
+    row = ApprovalDecision(
+        application_id=app.id,
+        round=app.round,
+        step=step,
+        decision=decision,
+        comment=comment.strip(),
+        user_id=user.id,
+        decided_at=utcnow(),
+    )
+    session.add(row)
+    notify.close_tasks(
+        session,
+        kind=TaskKind.APPROVE_WRITEOFF,
+        subject_type=f"writeoff:{app.round}:{step.value}",
+        subject_id=app.id,
+    )
+    if decision is Decision.REJECTED:
+        # A rejection returns the application to the applicant, who may amend and resubmit.
+        app.status, app.current_step = WriteOffStatus.RETURNED, None
+        notify.notify(
+            session,
+            [app.applicant_id],
+            f"呆账核销申请 {app.app_no} 被退回",
+            comment.strip(),
+            dedup_key=f"writeoff-returned:{app.id}:{app.round}",
+        )
+        return row
+    index = CHAIN.index(step)
+    if index + 1 < len(CHAIN):
+        app.current_step = CHAIN[index + 1]
+        _ask_next_approver(session, app)
+    else:
+        app.status, app.current_step = WriteOffStatus.APPROVED, None
+        filers = [
+            *notify.users_with_role(session, RoleName.CREDIT),
+            *notify.users_with_role(session, RoleName.FINANCE),
+        ]
+        notify.notify(
+            session,
+            filers,
+            f"呆账核销申请 {app.app_no} 已批准，请归档备案",
+            dedup_key=f"writeoff-approved:{app.id}",
+        )
+    return row
+
+
+def file(
+    session: Session,
+    app: WriteOffApplication,
+    user: User,
+    today: date,
+    accounting_ref: str | None = None,
+) -> bool:
+    """Art.18: the president's office (credit) and finance file the approved application.
+    When both have filed: the receivables are written off with the accounting reference, the
+    recourse ledger keeps the right of recourse, an accountability follow-up opens, and the
+    application is sealed. Returns True when this call completed the filing."""
+    if app.status is not WriteOffStatus.APPROVED:
+        raise WriteOffError("only an approved application can be filed")
+    if user.has_role(RoleName.FINANCE) and app.filed_by_finance_id is None:
+        if not (accounting_ref or "").strip():
+            raise WriteOffError("finance files with the accounting reference (voucher no.)")
+        app.filed_by_finance_id, app.accounting_ref = user.id, accounting_ref.strip()
+    elif user.has_role(RoleName.CREDIT) and app.filed_by_credit_id is None:
+        app.filed_by_credit_id = user.id
+    else:
+        raise WriteOffError("you may not file this application (or have filed it already)")
+    if app.filed_by_finance_id is None or app.filed_by_credit_id is None:
+        return False
+    for item in app.items:
+        rec = item.receivable
+        rec.written_off_amount += item.amount
+        rec.outstanding = rec.amount - rec.paid_amount - rec.written_off_amount
+        rec.writeoff_ref = app.accounting_ref
+        if rec.outstanding <= 0:
+            rec.status = ReceivableStatus.WRITTEN_OFF
+    session.add(
+        RecourseEntry(
+            application_id=app.id,
+            customer_id=app.customer_id,
+            company_id=app.company_id,
+            sales_unit_id=app.sales_unit_id,
+            written_off=app.amount,
+            opened_on=today,
+        )
+    )
+    finding = AccountabilityFinding(
+        application_id=app.id,
+        case_id=app.case_id,
+        company_id=app.company_id,
+        sales_unit_id=app.sales_unit_id,
+    )
+    session.add(finding)
+    session.flush()
+    for uid in notify.users_with_role(session, RoleName.TEAM_LEAD):
+        notify.open_task(
+            session,
+            kind=TaskKind.ACCOUNTABILITY,
+            title=f"{app.app_no} 责任认定（个人或单位责任，Art.25）",
+            subject_type="accountability_finding",
+            subject_id=finding.id,
+            assignee_id=uid,
+            company_id=app.company_id,
+            sales_unit_id=app.sales_unit_id,
+        )
+    app.status, app.filed_at = WriteOffStatus.FILED, utcnow()
+    app.sealed_at = utcnow()  # the write-off archive record is immutable from here
+    return True
+
+
+def record_recovery(
+    session: Session,
+    entry: RecourseEntry,
+    amount: Decimal | str,
+    received_on: date,
+    note: str | None = None,
+    payment_id: int | None = None,
+) -> Recovery:
+    """Art.18: money recovered on a written-off debt is booked against its recourse entry."""
+    amount = to_money(amount)
+    if amount <= 0:
+        raise WriteOffError("a recovery must be a positive amount")
+    if entry.recovered + amount > entry.written_off:
+        raise WriteOffError("recoveries cannot exceed the amount written off")
+    recovery = Recovery(
+        entry_id=entry.id, amount=amount, received_on=received_on, note=note, payment_id=payment_id
+    )
+    session.add(recovery)
+    entry.recovered += amount
+    return recovery
