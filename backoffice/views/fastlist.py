@@ -84,5 +84,14 @@ class FastListMixin:
         rows_query = self.get_query().filter(pk.in_(ids))
         for relation in self._auto_joins:
             rows_query = rows_query.options(joinedload(relation))
-        by_id = {sa_inspect(obj).identity[0]: obj for obj in rows_query.all()}
+        # Views with SQL-computed columns (aging, penalty) select them with the page's rows.
+        extra = self.computed_columns() if hasattr(self, "computed_columns") else {}
+        if extra:
+            rows_query = rows_query.add_columns(*extra.values())
+        by_id = {}
+        for row in rows_query.all():
+            obj = row[0] if extra else row
+            for name, value in zip(extra, row[1:] if extra else (), strict=True):
+                setattr(obj, name, value)
+            by_id[sa_inspect(obj).identity[0]] = obj
         return count, [by_id[i] for i in ids if i in by_id]

@@ -32,6 +32,7 @@ from backoffice.permissions import Action
 from backoffice.services import aging, credit, payments
 from backoffice.services.aging import Bucket, DebtClass
 from backoffice.views.base import SecuredModelView, deny
+from backoffice.views.fastlist import FastListMixin
 
 
 def _rules() -> aging.DebtClassRules:
@@ -120,7 +121,7 @@ class CreditForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
 
 
-class CustomerView(ComputedColumnsMixin, SecuredModelView):
+class CustomerView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
     column_list = (
         "erp_code",
         "name",
@@ -147,7 +148,7 @@ class CustomerView(ComputedColumnsMixin, SecuredModelView):
         "over_limit": lambda v, c, m, n: "1" if getattr(m, n, None) else "0",
         "overdue_flag": lambda v, c, m, n: "1" if getattr(m, n, None) else "0",
     }
-    column_searchable_list = ("erp_code", "name")
+    prefix_search_columns = ("erp_code", "name")
     column_filters = (
         "company",
         "sales_unit",
@@ -277,7 +278,7 @@ class ContractView(SecuredModelView):
     form_ajax_refs = {"customer": {"fields": ("name", "erp_code"), "page_size": 20}}
 
 
-class ReceivableView(ComputedColumnsMixin, SecuredModelView):
+class ReceivableView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
     column_list = (
         "doc_no",
         "customer",
@@ -310,7 +311,9 @@ class ReceivableView(ComputedColumnsMixin, SecuredModelView):
         "aging_bucket": _label_formatter(Bucket),
         "debt_class": _label_formatter(DebtClass),
     }
-    column_searchable_list = ("doc_no",)
+    # Exact-or-prefix on the document number or the customer's name or code: index ranges.
+    prefix_search_columns = ("doc_no",)
+    customer_prefix_search = True
     column_filters = (
         "status",
         "doc_type",
@@ -362,7 +365,7 @@ class ReceivableView(ComputedColumnsMixin, SecuredModelView):
         db.session.commit()
 
 
-class PaymentView(SecuredModelView):
+class PaymentView(FastListMixin, SecuredModelView):
     column_list = (
         "payment_no",
         "customer",
@@ -372,7 +375,7 @@ class PaymentView(SecuredModelView):
         "received_on",
         "doc_no_ref",
     )
-    column_searchable_list = ("payment_no", "doc_no_ref")
+    prefix_search_columns = ("payment_no", "doc_no_ref")
     column_filters = ("kind", "received_on")
     column_default_sort = ("received_on", True)
     form_excluded_columns = (
