@@ -10,11 +10,14 @@ from markupsafe import Markup
 
 from backoffice.models.case import CaseOrigin, CaseStatus
 from backoffice.views.base import SecuredModelView
+from backoffice.views.casefile import CaseFilePages
 
 CASE_REF = {"case": {"fields": ("case_no",), "page_size": 20}}
 
 
-class CollectionCaseView(SecuredModelView):
+class CollectionCaseView(CaseFilePages, SecuredModelView):
+    """The case list; each case number opens its case file (``views/casefile.py``)."""
+
     column_list = (
         "case_no",
         "customer",
