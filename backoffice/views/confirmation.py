@@ -1,0 +1,393 @@
+"""Browser side of the confirmation round-trip (Art.13–15) and the monthly-cycle downloads.
+
+Mixed into the Flask-Admin views of ``backoffice/views/cycle.py``:
+
+- ``ConfirmationPages`` (on ``ConfirmationFormView``): the answer page where a sales unit's
+  collector answers every overdue line of its 逾期账款确认表 and submits it; finance's routing
+  page (confirm or change each line's route, Art.15) and its "return for correction" action;
+  the form's PDF.
+- ``ReportDownloads`` / ``StatementDownloads``: the unit report (逾期账款报表, PDF and XLSX) and
+  the customer statement (对账单, PDF).
+
+The rules themselves live in ``backoffice.services.confirmation``; these pages only collect
+input, call it, and show its ``ConfirmationError`` messages next to the line they concern.
+Every endpoint checks the permission table and the row scope (a row outside the user's scope
+answers 404); every POST carries the CSRF token (Flask-WTF's global ``CSRFProtect``).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Any
+
+from flask import abort, flash, redirect, request, send_file, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+
+from backoffice.extensions import db
+from backoffice.models.audit import AuditAction
+from backoffice.models.base import SHANGHAI
+from backoffice.models.monthly import (
+    ConfirmationForm,
+    ConfirmationLine,
+    FormStatus,
+    OverdueReason,
+    ReasonClass,
+    Route,
+)
+from backoffice.permissions import Action, can
+from backoffice.services import audit
+from backoffice.services import confirmation as conf
+from backoffice.services.storage import StorageError, get_storage
+from backoffice.views.base import deny
+
+ANSWER_FIELDS = (
+    "reason_class",
+    "sub_reason_id",
+    "estimated_recoverable",
+    "expected_date",
+    "comment",
+)
+PDF = "application/pdf"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _today():
+    return datetime.now(SHANGHAI).date()
+
+
+def send_stored(
+    key: str | None, download_name: str, mimetype: str, entity: str, entity_id: int
+) -> Any:
+    """Serve a generated file from storage as an attachment (Chinese name kept through
+    ``filename*``) and write a DOWNLOAD audit entry. 404 when the file was never generated."""
+    if not key:
+        abort(404)
+    try:
+        with get_storage().open(key) as stored:
+            data = stored.read()
+    except (StorageError, OSError):
+        abort(404)
+    audit.record(
+        db.session, AuditAction.DOWNLOAD, entity=entity, entity_id=entity_id, detail=download_name
+    )
+    db.session.commit()
+    response = send_file(
+        io.BytesIO(data),
+        mimetype=mimetype,
+        as_attachment=True,
+        download_name=download_name,
+        conditional=False,
+        etag=False,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+LINK = "btn btn-sm btn-link"
+
+
+def _link(href: str, text: Any, css: str = "btn btn-sm btn-outline-primary") -> Markup:
+    return Markup('<a class="{} mr-1" href="{}">{}</a>').format(css, href, text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Confirmation form
+
+
+def form_links(view, context, model: ConfirmationForm, name) -> Markup:
+    """The list/details cell: the status, then the pages this user may open for the form."""
+    parts: list[Any] = [model.status.label]
+    if can(current_user, "confirmation_form", Action.ANSWER) and model.status in conf.ANSWERABLE:
+        parts.append(_link(url_for(".answer_view", form_id=model.id), _("Answer")))
+    elif can(current_user, "confirmation_form", Action.VIEW):
+        parts.append(_link(url_for(".answer_view", form_id=model.id), _("Answers"), LINK))
+    if can(current_user, "confirmation_form", Action.ROUTE) and model.status in (
+        FormStatus.SUBMITTED,
+        FormStatus.ROUTED,
+    ):
+        label = _("Route") if model.status is FormStatus.SUBMITTED else _("Routing")
+        parts.append(_link(url_for(".route_view", form_id=model.id), label))
+    if model.pdf_key and can(current_user, "confirmation_form", Action.DOWNLOAD):
+        parts.append(_link(url_for(".download_view", form_id=model.id), "PDF", LINK))
+    return Markup(" ").join(parts)
+
+
+def _values_of(line: ConfirmationLine) -> dict[str, str]:
+    """A line's stored answer as the strings the inputs show."""
+    return {
+        "reason_class": line.reason_class.value if line.reason_class else "",
+        "sub_reason_id": str(line.sub_reason_id or ""),
+        "estimated_recoverable": (
+            "" if line.estimated_recoverable is None else f"{line.estimated_recoverable:.2f}"
+        ),
+        "expected_date": line.expected_date.isoformat() if line.expected_date else "",
+        "comment": line.comment or "",
+    }
+
+
+def _posted_values(line_id: int) -> dict[str, str]:
+    return {f: (request.form.get(f"l{line_id}.{f}") or "").strip() for f in ANSWER_FIELDS}
+
+
+class ConfirmationPages:
+    """Answer, return, route and download endpoints for ``ConfirmationFormView``."""
+
+    column_formatters = {"status": form_links}
+    column_formatters_detail = {"status": form_links}
+
+    def _require(self, action: Action) -> None:
+        if not can(current_user, "confirmation_form", action):
+            deny("confirmation_form", action)
+
+    def _form(self, form_id: int) -> ConfirmationForm:
+        return self.get_one(str(form_id))  # scoped: 404 outside the user's units
+
+    # -- answer (Art.13–14) ----------------------------------------------------------------
+
+    @expose("/answer/<int:form_id>", methods=("GET", "POST"))
+    def answer_view(self, form_id: int):
+        """The unit's answers: GET shows the lines (read-only unless answerable by the user);
+        POST saves (``op=save``), applies the bulk values to the selected lines and saves
+        (``op=apply``), or saves and submits (``op=submit``). Valid lines are saved even when
+        others are refused; the refused ones show their error and keep what was typed."""
+        self._require(Action.VIEW)
+        if request.method == "POST":
+            self._require(Action.ANSWER)
+        form = self._form(form_id)
+        lines = self._lines(form)
+        if request.method == "GET":
+            return self._answer_page(form, lines)
+
+        if form.status not in conf.ANSWERABLE:
+            # Art.14: a submitted form changes only after finance returns it.
+            audit.record_now(
+                AuditAction.REFUSED, entity="confirmation_form", entity_id=form.id,
+                detail="answer after submission",
+            )  # fmt: skip
+            flash(
+                _("This form is submitted; finance must return it before it can change."), "error"
+            )
+            return self._answer_page(form, lines, status=409)
+
+        op = request.form.get("op", "save")
+        values = {line.id: _posted_values(line.id) for line in lines}
+        if op == "apply":
+            self._apply_bulk(values)
+        errors: dict[int, str] = {}
+        for line in lines:
+            given = values[line.id]
+            if not any(given[f] for f in ANSWER_FIELDS if f != "comment"):
+                if line.reason_class is not None or given["comment"]:
+                    errors[line.id] = _("Fill in the answer completely.")
+                continue  # not answered yet
+            try:
+                conf.answer_line(db.session, line, conf.parse_answer(given))
+            except conf.ConfirmationError as exc:
+                errors[line.id] = str(exc)
+        db.session.commit()  # the valid lines are kept either way
+        if errors:
+            flash(_("%(n)s line(s) could not be saved; see below.", n=len(errors)), "error")
+            return self._answer_page(form, lines, values=values, errors=errors, status=400)
+        if op == "submit":
+            try:
+                conf.submit(db.session, form, current_user.id, _today())
+            except conf.ConfirmationError as exc:
+                db.session.rollback()
+                flash(_("Not submitted: %(reason)s", reason=str(exc)), "error")
+                return self._answer_page(form, self._lines(form), status=400)
+            db.session.commit()
+            flash(_("Submitted. Finance will route the lines."), "success")
+        else:
+            flash(_("Saved."), "success")
+        return redirect(url_for(".answer_view", form_id=form.id), code=303)
+
+    def _apply_bulk(self, values: dict[int, dict[str, str]]) -> None:
+        selected = {int(i) for i in request.form.getlist("selected") if i.isdigit()}
+        bulk = {f: (request.form.get(f"bulk.{f}") or "").strip() for f in ANSWER_FIELDS}
+        for line_id in selected & values.keys():
+            values[line_id].update({f: v for f, v in bulk.items() if v})
+
+    def _lines(self, form: ConfirmationForm) -> list[ConfirmationLine]:
+        return list(
+            db.session.scalars(
+                select(ConfirmationLine)
+                .where(ConfirmationLine.form_id == form.id)
+                .order_by(ConfirmationLine.customer_id, ConfirmationLine.id)
+            )
+        )
+
+    def _answer_page(self, form, lines, values=None, errors=None, status: int = 200):
+        previous = conf.previous_answers(db.session, form)
+        rows = []
+        for line in lines:
+            before = previous.get(line.receivable_id)
+            rows.append(
+                {
+                    "line": line,
+                    "values": (values or {}).get(line.id) or _values_of(line),
+                    "error": (errors or {}).get(line.id),
+                    "before": before,
+                    "changed": conf.changed_fields(line, before) if line.reason_class else set(),
+                }
+            )
+        reasons = list(
+            db.session.scalars(
+                select(OverdueReason)
+                .where(OverdueReason.active.is_(True))
+                .order_by(OverdueReason.reason_class, OverdueReason.id)
+            )
+        )
+        editable = (
+            can(current_user, "confirmation_form", Action.ANSWER) and form.status in conf.ANSWERABLE
+        )
+        page = self.render(
+            "admin/confirmation_answer.html",
+            form=form,
+            rows=rows,
+            reasons=reasons,
+            classes=list(ReasonClass),
+            editable=editable,
+            answered=sum(1 for line in lines if line.reason_class is not None),
+            may_route=can(current_user, "confirmation_form", Action.ROUTE),
+            may_download=can(current_user, "confirmation_form", Action.DOWNLOAD),
+        )
+        return page, status
+
+    # -- finance: return and route (Art.15) --------------------------------------------------
+
+    @expose("/return/<int:form_id>", methods=("POST",))
+    def return_view(self, form_id: int):
+        """Finance returns a submitted form for correction, saying why; it unlocks."""
+        self._require(Action.ROUTE)
+        form = self._form(form_id)
+        try:
+            conf.return_form(db.session, form, request.form.get("reason", ""))
+        except conf.ConfirmationError as exc:
+            db.session.rollback()
+            flash(_("Not returned: %(reason)s", reason=str(exc)), "error")
+            return self._route_page(form, status=400)
+        db.session.commit()
+        flash(_("Returned to the sales unit."), "success")
+        return redirect(url_for(".route_view", form_id=form.id), code=303)
+
+    @expose("/route/<int:form_id>", methods=("GET", "POST"))
+    def route_view(self, form_id: int):
+        """Each line's answer and proposed route; POST confirms the routing, with the routes
+        finance changed (``route.<line id>``), and opens the follow-up tasks."""
+        self._require(Action.VIEW)
+        if request.method == "POST":
+            self._require(Action.ROUTE)
+        form = self._form(form_id)
+        if request.method == "GET":
+            return self._route_page(form)
+        overrides: dict[int, Route] = {}
+        for line in form.lines:
+            raw = request.form.get(f"route.{line.id}") or ""
+            if not raw:
+                continue
+            try:
+                chosen = Route(raw)
+            except ValueError:
+                abort(400)
+            if chosen is not line.proposed_route:
+                overrides[line.id] = chosen
+        try:
+            opened = conf.route_form(db.session, form, current_user.id, overrides)
+        except conf.ConfirmationError as exc:
+            db.session.rollback()
+            flash(_("Not routed: %(reason)s", reason=str(exc)), "error")
+            return self._route_page(form, status=409)
+        db.session.commit()
+        flash(_("Routed: %(n)s follow-up task(s) opened.", n=opened), "success")
+        return redirect(url_for(".route_view", form_id=form.id), code=303)
+
+    def _route_page(self, form: ConfirmationForm, status: int = 200):
+        may_route = can(current_user, "confirmation_form", Action.ROUTE)
+        page = self.render(
+            "admin/confirmation_route.html",
+            form=form,
+            lines=self._lines(form),
+            routes=list(Route),
+            may_route=may_route,
+            routable=may_route and form.status is FormStatus.SUBMITTED,
+            may_download=can(current_user, "confirmation_form", Action.DOWNLOAD),
+        )
+        return page, status
+
+    # -- download --------------------------------------------------------------------------
+
+    @expose("/download/<int:form_id>")
+    def download_view(self, form_id: int):
+        """The form's PDF (Annex 1) as 逾期账款确认表-<unit>-<period>.pdf (audited)."""
+        self._require(Action.DOWNLOAD)
+        form = self._form(form_id)
+        name = f"逾期账款确认表-{form.sales_unit.name}-{form.period}.pdf"
+        return send_stored(form.pdf_key, name, PDF, "confirmation_form", form.id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Unit report and statements
+
+
+def _download_links(endpoint: str, kinds: tuple[str, ...], resource: str):
+    def formatter(view, context, model, name) -> Markup:
+        if not can(current_user, resource, Action.DOWNLOAD):
+            return Markup("")
+        links = [
+            _link(
+                url_for(endpoint, row_id=model.id, kind=kind), kind.upper(), "btn btn-sm btn-link"
+            )
+            for kind in kinds
+            if getattr(model, f"{kind}_key", None)
+        ]
+        return Markup(" ").join(links)
+
+    return formatter
+
+
+class ReportDownloads:
+    """PDF and XLSX of a unit's monthly overdue report (逾期账款报表)."""
+
+    column_formatters = {
+        "files": _download_links(".download_view", ("pdf", "xlsx"), "monthly_report")
+    }
+    column_formatters_detail = column_formatters
+    column_labels = {"files": _l("Files")}
+
+    @expose("/download/<int:row_id>/<kind>")
+    def download_view(self, row_id: int, kind: str):
+        """The report as 逾期账款报表-<unit>-<period>.pdf / .xlsx (audited)."""
+        if not can(current_user, "monthly_report", Action.DOWNLOAD):
+            return deny("monthly_report", Action.DOWNLOAD)
+        if kind not in ("pdf", "xlsx"):
+            abort(404)
+        report = self.get_one(str(row_id))
+        key = report.pdf_key if kind == "pdf" else report.xlsx_key
+        name = f"逾期账款报表-{report.sales_unit.name}-{report.period}.{kind}"
+        return send_stored(key, name, PDF if kind == "pdf" else XLSX, "monthly_report", report.id)
+
+
+class StatementDownloads:
+    """PDF of a customer's statement of account (对账单)."""
+
+    column_formatters = {"files": _download_links(".download_view", ("pdf",), "statement")}
+    column_formatters_detail = column_formatters
+    column_labels = {"files": _l("Files")}
+
+    @expose("/download/<int:row_id>/<kind>")
+    def download_view(self, row_id: int, kind: str):
+        """The statement as 对账单-<customer>-<period>.pdf (audited)."""
+        if not can(current_user, "statement", Action.DOWNLOAD):
+            return deny("statement", Action.DOWNLOAD)
+        if kind != "pdf":
+            abort(404)
+        statement = self.get_one(str(row_id))
+        name = f"对账单-{statement.customer.name}-{statement.period}.pdf"
+        return send_stored(statement.pdf_key, name, PDF, "statement", statement.id)
