@@ -63,11 +63,47 @@ def monthly_on_dispatch_day(today: date) -> list[Due]:
     return [Due(monthly_run, (period,), make_job_id("monthly-run", period), QUEUE_REPORTS)]
 
 
+def daily_deadline_reminders(today: date) -> list[Due]:
+    """SPEC §3.2: every day, remind of deadlines coming up and notify missed ones."""
+    from jobs.reminders import deadline_reminders
+
+    day = today.isoformat()
+    return [Due(deadline_reminders, (day,), make_job_id("reminders", day))]
+
+
+def daily_escalation_run(today: date) -> list[Due]:
+    """Art.16: every day, watch-list debts over 3 months and file cases over 6 months."""
+    from jobs.escalation import daily_escalation
+
+    day = today.isoformat()
+    return [Due(daily_escalation, (day,), make_job_id("escalate", day))]
+
+
+def year_end_archive_transfer(today: date) -> list[Due]:
+    """Art.22: on 31 December the year's closed cases go to the archive; on the first days of
+    January (the 1st to the 7th) the previous year's transfer is started if it never was, so a
+    scheduler down on 31 December catches up. One job id per year (the same as
+    ``flask archive year-end``), so it is enqueued at most once; the job itself skips archived
+    cases, so a re-run from the Jobs page archives what was closed after it ran."""
+    from jobs.archive import year_end_archive
+
+    if (today.month, today.day) == (12, 31):
+        year = today.year
+    elif today.month == 1 and today.day <= 7:
+        year = today.year - 1
+    else:
+        return []
+    return [Due(year_end_archive, (year,), make_job_id("year-end-archive", year))]
+
+
 #: Each callable maps a day to the jobs due on it. Later capabilities add theirs here.
 SCHEDULE: list[Callable[[date], list[Due]]] = [
     daily_audit_check,
     daily_calendar_check,
     monthly_on_dispatch_day,
+    daily_deadline_reminders,
+    daily_escalation_run,
+    year_end_archive_transfer,
 ]
 
 

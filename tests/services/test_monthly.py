@@ -128,3 +128,17 @@ def test_report_xlsx_holds_the_unit_lines(ledger, db):
         rows = [r for r in wb.active.iter_rows(values_only=True)]
     assert any(len(r) > 1 and r[1] == "INV-B1" and r[0] == "北京恒信建材有限公司" for r in rows)
     assert rows[-1][0] == "合计" and rows[-1][4] == 88000.5
+
+
+def test_scheduler_starts_the_run_on_the_dispatch_day_and_catches_up(db):
+    """Art.12: nothing before the dispatch day; the run on it; a missed day catches up; a
+    year without calendar data refuses."""
+    from jobs.schedule import monthly_on_dispatch_day
+
+    load_year(db.session, 2026)
+    assert monthly_on_dispatch_day(date(2026, 10, 7)) == []
+    (due,) = monthly_on_dispatch_day(date(2026, 10, 8))
+    assert due.job_id == "monthly-run_2026-10" and due.args == ("2026-10",)
+    assert monthly_on_dispatch_day(date(2026, 10, 12))[0].job_id == "monthly-run_2026-10"
+    with pytest.raises(CalendarMissing, match="2027"):
+        monthly_on_dispatch_day(date(2027, 1, 4))
