@@ -138,3 +138,11 @@ def register_commands(app: Flask) -> None:
     from backoffice.cli.monthly import monthly_cli
 
     app.cli.add_command(monthly_cli)
+
+    from backoffice.cli.archive import archive_cli
+
+    app.cli.add_command(archive_cli)
+
+    from backoffice.cli.escalate import escalate_command
+
+    app.cli.add_command(escalate_command)

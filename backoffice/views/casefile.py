@@ -1,0 +1,684 @@
+"""The case file (案件档案) and the lifecycle of a collection case in the browser (SPEC §3.3).
+
+Mixed into ``CollectionCaseView`` (``backoffice/views/cases.py``):
+
+- ``/admin/collection_case/file/<id>``: one page per case with everything on a timeline —
+  receivables and what is still open, members, collection actions, promises to pay (judged
+  from the payments that arrived), repayment plans (late instalments flagged), guarantees and
+  collateral, payment in kind, litigation, costs (Art.8), the suggested strategy and any
+  override (Art.23), the Art.17 checklist, the evidence documents and the filing notice.
+- POST endpoints for the lifecycle: apply (Art.16 (4)), accept / refuse, start work, close
+  with an outcome (Art.21), override the strategy (Art.23); small forms to add a collection
+  action, a promise to pay and a member; demand letter and lawyer's letter PDFs.
+
+The rules live in ``backoffice.services.cases``; these endpoints check the permission table
+and the row scope (a case outside the user's scope answers 404), call the service, and turn a
+``CaseError`` into a clear message, an audit entry (``REFUSED``) and an unchanged database.
+Every POST carries the CSRF token (Flask-WTF's global ``CSRFProtect``).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import abort, flash, redirect, request, send_file, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import or_, select
+
+from backoffice.extensions import db
+from backoffice.models.audit import AuditAction
+from backoffice.models.base import SHANGHAI
+from backoffice.models.case import (
+    ActionKind,
+    CaseCost,
+    CaseMember,
+    CaseOutcome,
+    CaseReceivable,
+    CaseStatus,
+    Collateral,
+    CollectionAction,
+    CollectionCase,
+    Litigation,
+    PaymentInKind,
+    PaymentPromise,
+    RepaymentPlan,
+    Strategy,
+)
+from backoffice.models.customer import Customer
+from backoffice.models.evidence import DocumentType, EvidenceDocument
+from backoffice.models.receivable import Receivable, ReceivableStatus
+from backoffice.models.user import User
+from backoffice.permissions import Action, can, scope_filter
+from backoffice.services import audit, cases
+from backoffice.services.audit import SealedError
+from backoffice.services.formatting import format_money
+from backoffice.services.pdf import PdfError, render_pdf
+from backoffice.views.base import deny
+from backoffice.views.confirmation import send_stored
+
+RESOURCE = "collection_case"
+PDF = "application/pdf"
+LETTER_DAYS = 15  # default deadline of a demand or lawyer's letter, in calendar days
+#: The letters the case file can generate (template, action kind recorded, file name).
+LETTERS = {
+    "demand": ("demand_letter.html", ActionKind.DEMAND_LETTER, "催款函"),
+    "lawyer": ("lawyer_letter.html", ActionKind.LAWYER_LETTER, "律师函"),
+}
+
+# The service's fixed CaseError messages, marked for the Chinese catalog so that
+# ``_(str(exc))`` shows them translated (the service stays free of request context).
+CASE_ERROR_MESSAGES = (
+    _l("an application must say why the team's help is needed"),
+    _l("this customer already has an open case"),
+    _l("this customer has nothing overdue"),
+    _l("say why the application is refused"),
+    _l("a case cannot be closed without an outcome (Art.21)"),
+    _l("not collected in full: receivables of the case are still open"),
+    _l("state the collection status and why it is hard to collect"),
+    _l("overriding the suggested strategy needs a reason"),
+)
+
+
+def today() -> date:
+    """Today in Asia/Shanghai, the company's calendar."""
+    return datetime.now(SHANGHAI).date()
+
+
+def case_file_link(view, context, model: CollectionCase, name) -> Markup:
+    """The list/details cell: the case number, linking to its case file."""
+    return Markup('<a href="{}">{}</a>').format(
+        url_for("collection_case.file_view", case_id=model.id), model.case_no
+    )
+
+
+def _endpoint_exists(endpoint: str) -> bool:
+    from flask import current_app
+
+    return endpoint in current_app.view_functions
+
+
+@dataclass
+class Event:
+    """One line of the case file's timeline."""
+
+    on: date
+    kind: str
+    text: str
+    css: str = ""
+
+
+def _as_date(value: date | datetime | None) -> date | None:
+    if isinstance(value, datetime):
+        return value.astimezone(SHANGHAI).date()
+    return value
+
+
+class CaseFilePages:
+    """The case file page and the lifecycle endpoints of ``CollectionCaseView``."""
+
+    list_template = "admin/case_list.html"
+    column_formatters = {"case_no": case_file_link}
+    column_formatters_detail = {"case_no": case_file_link}
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _require(self, action: Action, resource: str = RESOURCE) -> None:
+        if not can(current_user, resource, action):
+            deny(resource, action)
+
+    def _case(self, case_id: int) -> CollectionCase:
+        case = db.session.scalar(
+            select(CollectionCase)
+            .where(CollectionCase.id == case_id)
+            .where(scope_filter(CollectionCase, current_user))
+        )
+        if case is None:
+            abort(404)  # outside the user's scope, as if it did not exist
+        return case
+
+    def _back(self, case: CollectionCase):
+        return redirect(url_for(".file_view", case_id=case.id), code=303)
+
+    def _refused(self, case: CollectionCase | None, op: str, message: str, status: int = 409):
+        """Roll back, audit the refusal, and show the page again with the message."""
+        db.session.rollback()
+        audit.record_now(
+            AuditAction.REFUSED,
+            entity=RESOURCE,
+            entity_id=case.id if case else None,
+            detail=f"{op}: {message}"[:500],
+        )
+        flash(_("Refused: %(reason)s", reason=message), "error")
+        if case is None:
+            return self._apply_page(status=status)
+        return self._file_page(self._case(case.id), status=status)
+
+    def _run(self, case: CollectionCase, op: str, target: CaseStatus | None, fn: Callable):
+        """Call the service; commit on success, refuse (unchanged, audited) on ``CaseError``."""
+        if case.sealed_at is not None:
+            return self._refused(case, op, _("This case is archived and sealed."))
+        before = case.status
+        try:
+            fn()
+            db.session.commit()
+        except cases.CaseError as exc:
+            if target is not None and target not in cases.TRANSITIONS[before]:
+                message = _(
+                    "A case that is %(now)s cannot become %(to)s.",
+                    now=before.label,
+                    to=target.label,
+                )
+            else:
+                message = _(str(exc))
+            return self._refused(case, op, message)
+        except SealedError as exc:
+            return self._refused(case, op, str(exc))
+        return None
+
+    # -- the case file ---------------------------------------------------------------------------
+
+    @expose("/file/<int:case_id>")
+    def file_view(self, case_id: int):
+        """The case file. Judges pending promises to pay against the payments that arrived
+        (``cases.judge_promises``) and commits the result; everything else is read-only."""
+        self._require(Action.VIEW)
+        case = self._case(case_id)
+        if case.sealed_at is None and case.status is not CaseStatus.REFUSED:
+            try:
+                cases.judge_promises(db.session, case, today())
+                db.session.commit()
+            except SealedError:
+                db.session.rollback()
+        return self._file_page(case)
+
+    def _file_page(self, case: CollectionCase, status: int = 200):
+        on = today()
+        session = db.session
+        receivables = session.scalars(
+            select(Receivable)
+            .join(CaseReceivable, CaseReceivable.receivable_id == Receivable.id)
+            .where(CaseReceivable.case_id == case.id)
+            .order_by(Receivable.due_date, Receivable.id)
+        ).all()
+
+        def rows(model, *order):
+            return session.scalars(select(model).where(model.case_id == case.id).order_by(*order))
+
+        members = rows(CaseMember, CaseMember.id).all()
+        actions = rows(CollectionAction, CollectionAction.on, CollectionAction.id).all()
+        promises = rows(PaymentPromise, PaymentPromise.promised_on, PaymentPromise.id).all()
+        plans = rows(RepaymentPlan, RepaymentPlan.agreed_on, RepaymentPlan.id).all()
+        collaterals = rows(Collateral, Collateral.id).all()
+        in_kind = rows(PaymentInKind, PaymentInKind.id).all()
+        litigations = rows(Litigation, Litigation.id).all()
+        costs = rows(CaseCost, CaseCost.incurred_on, CaseCost.id).all()
+        documents = session.scalars(
+            select(EvidenceDocument)
+            .where(EvidenceDocument.case_id == case.id)
+            .where(scope_filter(EvidenceDocument, current_user))
+            .order_by(EvidenceDocument.uploaded_at, EvidenceDocument.id)
+        ).all()
+        late = {i.id for i in cases.late_instalments(session, case, on)}
+        checklist = [
+            {
+                "req": req,
+                "have": have,
+                "missed": not have and req.due_on is not None and req.due_on < on,
+            }
+            for req, have in cases.checklist(session, case)
+        ]
+        open_total = cases.open_balance(session, case)
+        cost_total = sum((c.amount for c in costs), Decimal(0))
+        may = {
+            "approve": case.status is CaseStatus.APPLIED and can(current_user, RESOURCE, "approve"),
+            "start": case.status is CaseStatus.DOCUMENTS_REQUESTED
+            and can(current_user, RESOURCE, "edit"),
+            "close": case.status is CaseStatus.IN_PROGRESS and can(current_user, RESOURCE, "close"),
+            "strategy": case.status in cases.OPEN and can(current_user, RESOURCE, "edit"),
+            "action": case.status in cases.OPEN
+            and can(current_user, "collection_action", "create"),
+            "promise": case.status in cases.OPEN and can(current_user, "payment_promise", "create"),
+            "member": case.status in cases.OPEN and can(current_user, "case_member", "create"),
+            "evidence": can(current_user, "evidence_document", "view"),
+        }
+        may["letters"] = may["action"] and case.status is not CaseStatus.APPLIED
+        candidates = []
+        if may["member"]:
+            candidates = session.scalars(
+                select(User)
+                .where(User.active.is_(True))
+                .where(or_(User.company_id.is_(None), User.company_id == case.company_id))
+                .order_by(User.display_name)
+                .limit(300)
+            ).all()
+        timeline = self._timeline(case, actions, promises, plans, late, in_kind, litigations,
+                                  costs, documents)  # fmt: skip
+        return (
+            self.render(
+                "admin/case_file.html",
+                case=case,
+                customer=case.customer,
+                receivables=receivables,
+                open_total=open_total,
+                members=members,
+                actions=actions,
+                promises=promises,
+                plans=plans,
+                late=late,
+                collaterals=collaterals,
+                in_kind=in_kind,
+                litigations=litigations,
+                costs=costs,
+                cost_total=cost_total,
+                checklist=checklist,
+                doc_type_label=lambda value: DocumentType(value).label,
+                documents=documents,
+                timeline=timeline,
+                may=may,
+                candidates=candidates,
+                strategies=list(Strategy),
+                outcomes=list(CaseOutcome),
+                action_kinds=list(ActionKind),
+                today=on,
+                letter_deadline=on + timedelta(days=LETTER_DAYS),
+                download_endpoint=(
+                    "evidence.download" if _endpoint_exists("evidence.download") else None
+                ),
+                evidence_page=(
+                    url_for("evidence.owner_page", kind="case", owner_id=case.id)
+                    if _endpoint_exists("evidence.owner_page") and may["evidence"]
+                    else None
+                ),
+            ),
+            status,
+        )
+
+    def _timeline(
+        self, case, actions, promises, plans, late, in_kind, litigations, costs, documents
+    ) -> list[Event]:
+        """Every dated event of the case, oldest first."""
+        ev: list[Event] = []
+
+        def add(on, kind, text, css=""):
+            on = _as_date(on)
+            if on is not None:
+                ev.append(Event(on, str(kind), str(text), css))
+
+        if case.applied_at:
+            add(case.applied_at, _("Application"), case.application_reason or "")
+        if case.decided_at and case.status is CaseStatus.REFUSED:
+            add(case.decided_at, _("Refused"), case.refusal_reason or "", "text-danger")
+        elif case.decided_at:
+            add(case.decided_at, _("Accepted"), "")
+        if case.filed_on:
+            add(case.filed_on, _("Filed"), case.origin.label)
+        if case.documents_due:
+            add(case.documents_due, _("Documents due (Art.17)"), "")
+        for a in actions:
+            who = a.user.display_name if a.user else ""
+            add(a.on, a.kind.label, f"{who}：{a.result or ''}" if who else a.result or "")
+        for p in promises:
+            css = {"kept": "text-success", "broken": "text-danger"}.get(p.status.value, "")
+            add(
+                p.promised_on,
+                _("Promise to pay"),
+                _(
+                    "%(amount)s by %(due)s — %(status)s",
+                    amount=format_money(p.amount),
+                    due=p.due_on,
+                    status=p.status.label,
+                ),  # fmt: skip
+                css,
+            )
+        for plan in plans:
+            add(plan.agreed_on, _("Repayment plan"), format_money(plan.total))
+            for i in plan.instalments:
+                add(
+                    i.due_on,
+                    _("Instalment %(n)s due", n=i.seq),
+                    f"{format_money(i.amount)} / {format_money(i.paid_amount)}",
+                    "text-danger" if i.id in late else "",
+                )
+        for pik in in_kind:
+            add(
+                pik.appraised_on, _("Appraisal"), f"{pik.asset} {format_money(pik.appraisal_value)}"
+            )
+            add(pik.title_transferred_on, _("Transfer of title"), pik.asset)
+        for lit in litigations:
+            add(lit.filed_on, _("Lawsuit filed"), f"{lit.court} {lit.court_case_no or ''}")
+            add(lit.judgment_on, _("Judgment"), lit.judgment or "")
+        for c in costs:
+            add(c.incurred_on, _("Cost"), f"{c.kind.label} {format_money(c.amount)}")
+        for d in documents:
+            add(d.uploaded_at, _("Document"), f"{d.doc_type.label}：{d.original_name}")
+        if case.closed_on:
+            add(case.closed_on, _("Closed"), case.outcome.label if case.outcome else "")
+        ev.sort(key=lambda e: e.on)
+        return ev
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    @expose("/apply/", methods=("GET", "POST"))
+    def apply_view(self):
+        """Art.16 (4): a collector applies in writing for a customer's overdue debt (Annex 2).
+        POST creates the case in status ``applied`` and opens the team lead's review task."""
+        self._require(Action.APPLY)
+        if request.method == "GET":
+            return self._apply_page()
+        customer = db.session.scalar(
+            select(Customer)
+            .where(Customer.id == request.form.get("customer_id", type=int))
+            .where(scope_filter(Customer, current_user))
+        )
+        if customer is None:
+            abort(404)
+        reason = (request.form.get("reason") or "").strip()
+        try:
+            case = cases.apply(db.session, customer.id, current_user.id, reason, today())
+            db.session.commit()
+        except cases.CaseError as exc:
+            return self._refused(None, f"apply customer={customer.id}", _(str(exc)))
+        flash(_("Application %(no)s submitted to the team lead.", no=case.case_no), "success")
+        return self._back(case)
+
+    def _apply_page(self, status: int = 200):
+        # Customers in the user's scope with overdue open receivables and no open case.
+        on = today()
+        overdue = (
+            select(Receivable.customer_id)
+            .where(
+                Receivable.status == ReceivableStatus.OPEN,
+                Receivable.outstanding > 0,
+                Receivable.due_date < on,
+            )
+            .distinct()
+        )
+        open_cases = select(CollectionCase.customer_id).where(CollectionCase.status.in_(cases.OPEN))
+        customers = db.session.scalars(
+            select(Customer)
+            .where(scope_filter(Customer, current_user))
+            .where(Customer.id.in_(overdue), Customer.id.not_in(open_cases))
+            .order_by(Customer.name)
+            .limit(500)
+        ).all()
+        return (
+            self.render(
+                "admin/case_apply.html",
+                customers=customers,
+                chosen=request.values.get("customer_id", type=int),
+                reason=request.form.get("reason", ""),
+            ),
+            status,
+        )
+
+    @expose("/file/<int:case_id>/accept", methods=("POST",))
+    def accept_view(self, case_id: int):
+        """The team accepts an application: the case is filed with its notice and checklist."""
+        self._require(Action.APPROVE)
+        case = self._case(case_id)
+        refused = self._run(
+            case,
+            "accept",
+            CaseStatus.FILED,
+            lambda: cases.accept(db.session, case, current_user.id, today()),
+        )
+        if refused is not None:
+            return refused
+        flash(_("Case %(no)s accepted and filed.", no=case.case_no), "success")
+        return self._back(case)
+
+    @expose("/file/<int:case_id>/refuse", methods=("POST",))
+    def refuse_view(self, case_id: int):
+        """The team refuses an application, with its reason; the unit keeps the debt."""
+        self._require(Action.APPROVE)
+        case = self._case(case_id)
+        reason = (request.form.get("reason") or "").strip()
+        refused = self._run(
+            case,
+            "refuse",
+            CaseStatus.REFUSED,
+            lambda: cases.refuse(db.session, case, current_user.id, reason),
+        )
+        if refused is not None:
+            return refused
+        flash(_("Application %(no)s refused.", no=case.case_no), "success")
+        return self._back(case)
+
+    @expose("/file/<int:case_id>/start", methods=("POST",))
+    def start_view(self, case_id: int):
+        """The documents are in (Art.17): collection work starts."""
+        self._require(Action.EDIT)
+        case = self._case(case_id)
+        refused = self._run(
+            case, "start", CaseStatus.IN_PROGRESS, lambda: cases.start_work(db.session, case)
+        )
+        if refused is not None:
+            return refused
+        flash(_("Work on case %(no)s started.", no=case.case_no), "success")
+        return self._back(case)
+
+    @expose("/file/<int:case_id>/close", methods=("POST",))
+    def close_view(self, case_id: int):
+        """Art.21: close with an outcome (collected in full, or hard to collect and why)."""
+        self._require(Action.CLOSE)
+        case = self._case(case_id)
+        outcome = request.form.get("outcome") or None
+        if outcome is not None and outcome not in {o.value for o in CaseOutcome}:
+            return self._refused(case, "close", _("Choose an outcome from the list."), 400)
+        note = request.form.get("note")
+        refused = self._run(
+            case,
+            "close",
+            CaseStatus.CLOSED if outcome else None,
+            lambda: cases.close(db.session, case, current_user.id, outcome, note, today()),
+        )
+        if refused is not None:
+            return refused
+        flash(_("Case %(no)s closed.", no=case.case_no), "success")
+        return self._back(case)
+
+    @expose("/file/<int:case_id>/strategy", methods=("POST",))
+    def strategy_view(self, case_id: int):
+        """Art.23: override the suggested strategy, with a reason."""
+        self._require(Action.EDIT)
+        case = self._case(case_id)
+        strategy = request.form.get("strategy") or ""
+        if strategy not in {s.value for s in Strategy}:
+            return self._refused(case, "strategy", _("Choose a strategy from the list."), 400)
+        if case.status not in cases.OPEN:
+            return self._refused(
+                case, "strategy", _("A case that is %(now)s cannot change.", now=case.status.label)
+            )
+        reason = request.form.get("reason") or ""
+        refused = self._run(
+            case, "strategy", None, lambda: cases.override_strategy(case, strategy, reason)
+        )
+        if refused is not None:
+            return refused
+        flash(_("Strategy changed."), "success")
+        return self._back(case)
+
+    # -- parts of the case -------------------------------------------------------------------------
+
+    def _open_case_for(self, case_id: int, resource: str, op: str):
+        """The case, if ``resource`` may be created by the user and the case is open."""
+        self._require(Action.VIEW)
+        self._require(Action.CREATE, resource)
+        case = self._case(case_id)
+        if case.status not in cases.OPEN or case.sealed_at is not None:
+            return case, self._refused(
+                case, op, _("A case that is %(now)s cannot change.", now=case.status.label)
+            )
+        return case, None
+
+    @expose("/file/<int:case_id>/action", methods=("POST",))
+    def add_action_view(self, case_id: int):
+        """Record a collection action (date, person, result)."""
+        case, refused = self._open_case_for(case_id, "collection_action", "add action")
+        if refused is not None:
+            return refused
+        kind = request.form.get("kind") or ""
+        on = _parse_date(request.form.get("on")) or today()
+        if kind not in {k.value for k in ActionKind}:
+            return self._refused(case, "add action", _("Choose a kind of action."), 400)
+        if on > today():
+            return self._refused(case, "add action", _("The date cannot be in the future."), 400)
+        db.session.add(
+            CollectionAction(
+                case_id=case.id,
+                kind=ActionKind(kind),
+                on=on,
+                user_id=current_user.id,
+                result=(request.form.get("result") or "").strip() or None,
+            )
+        )
+        db.session.commit()
+        flash(_("Collection action recorded."), "success")
+        return self._back(case)
+
+    @expose("/file/<int:case_id>/promise", methods=("POST",))
+    def add_promise_view(self, case_id: int):
+        """Record a promise to pay: the amount and the date it is due."""
+        case, refused = self._open_case_for(case_id, "payment_promise", "add promise")
+        if refused is not None:
+            return refused
+        amount = _parse_money(request.form.get("amount"))
+        due = _parse_date(request.form.get("due_on"))
+        promised = _parse_date(request.form.get("promised_on")) or today()
+        if amount is None or amount <= 0:
+            return self._refused(case, "add promise", _("Enter an amount above zero."), 400)
+        if due is None or due < promised:
+            return self._refused(
+                case, "add promise", _("The due date must be on or after the promise."), 400
+            )
+        db.session.add(
+            PaymentPromise(
+                case_id=case.id,
+                promised_on=promised,
+                amount=amount,
+                due_on=due,
+                note=(request.form.get("note") or "").strip() or None,
+            )
+        )
+        db.session.commit()
+        flash(_("Promise to pay recorded."), "success")
+        return self._back(case)
+
+    @expose("/file/<int:case_id>/member", methods=("POST",))
+    def add_member_view(self, case_id: int):
+        """Add a member to the case's team (Art.6), once per person."""
+        case, refused = self._open_case_for(case_id, "case_member", "add member")
+        if refused is not None:
+            return refused
+        user = db.session.get(User, request.form.get("user_id", type=int) or 0)
+        if user is None or not user.is_active or user.company_id not in (None, case.company_id):
+            return self._refused(case, "add member", _("Choose a person."), 400)
+        if any(m.user_id == user.id for m in case.members):
+            return self._refused(
+                case, "add member", _("%(name)s is already a member.", name=user.display_name)
+            )
+        duty = (request.form.get("duty") or "").strip()[:100] or None
+        db.session.add(CaseMember(case_id=case.id, user_id=user.id, duty=duty))
+        db.session.commit()
+        flash(_("%(name)s added to the case.", name=user.display_name), "success")
+        return self._back(case)
+
+    # -- documents -------------------------------------------------------------------------------
+
+    @expose("/file/<int:case_id>/filing-notice.pdf")
+    def filing_notice_view(self, case_id: int):
+        """The filing notice (Annex 2) as stored at filing; a DOWNLOAD audit entry."""
+        self._require(Action.VIEW)
+        case = self._case(case_id)
+        return send_stored(
+            case.filing_notice_key, f"逾期清收立案书-{case.case_no}.pdf", PDF, RESOURCE, case.id
+        )
+
+    @expose("/file/<int:case_id>/letter/<kind>", methods=("POST",))
+    def letter_view(self, case_id: int, kind: str):
+        """A demand letter or lawyer's letter as a PDF, with the open documents and a deadline.
+        Records a ``CollectionAction`` of that kind (each generation is one more letter)."""
+        if kind not in LETTERS:
+            abort(404)
+        case, refused = self._open_case_for(case_id, "collection_action", f"letter {kind}")
+        if refused is not None:
+            return refused
+        template, action_kind, title = LETTERS[kind]
+        deadline = _parse_date(request.form.get("deadline")) or today() + timedelta(
+            days=LETTER_DAYS
+        )
+        if deadline <= today():
+            return self._refused(
+                case, f"letter {kind}", _("The deadline must be after today."), 400
+            )
+        receivables = db.session.scalars(
+            select(Receivable)
+            .join(CaseReceivable, CaseReceivable.receivable_id == Receivable.id)
+            .where(
+                CaseReceivable.case_id == case.id,
+                Receivable.status == ReceivableStatus.OPEN,
+                Receivable.outstanding > 0,
+            )
+            .order_by(Receivable.due_date, Receivable.id)
+        ).all()
+        try:
+            pdf = render_pdf(
+                template,
+                company=case.company,
+                case=case,
+                customer=case.customer,
+                receivables=receivables,
+                total=sum((r.outstanding for r in receivables), Decimal(0)),
+                deadline=deadline,
+                issued_on=today(),
+            )
+        except PdfError as exc:
+            return self._refused(case, f"letter {kind}", str(exc), 500)
+        db.session.add(
+            CollectionAction(
+                case_id=case.id,
+                kind=action_kind,
+                on=today(),
+                user_id=current_user.id,
+                result=_("Letter issued; deadline %(d)s.", d=deadline.isoformat()),
+            )
+        )
+        audit.record(
+            db.session, AuditAction.DOWNLOAD, entity=RESOURCE, entity_id=case.id, detail=title
+        )
+        db.session.commit()
+        response = send_file(
+            io.BytesIO(pdf),
+            mimetype=PDF,
+            as_attachment=True,
+            download_name=f"{title}-{case.case_no}.pdf",
+            conditional=False,
+            etag=False,
+            max_age=0,
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def _parse_date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+
+
+def _parse_money(value: Any) -> Decimal | None:
+    try:
+        amount = Decimal((value or "").replace(",", "").strip())
+    except InvalidOperation:
+        return None
+    return amount.quantize(Decimal("0.01")) if amount.is_finite() else None
