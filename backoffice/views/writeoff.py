@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from backoffice.views.base import SecuredModelView
+from backoffice.views.writeoff_flow import (
+    WriteOffFlow,
+    application_link,
+    application_link_of_entry,
+)
 
 
-class WriteOffApplicationView(SecuredModelView):
+class WriteOffApplicationView(WriteOffFlow, SecuredModelView):
+    """呆账核销申请: the list links each application's page (form, checklist, approval chain,
+    filing, Annex 3 PDF; ``backoffice/views/writeoff_flow.py``)."""
+
+    list_template = "admin/writeoff_list.html"
+    # Art.18: an application is drafted with its receivables on the application form.
+    create_flow_endpoint = "writeoff_application.apply_view"
     column_list = (
         "app_no",
         "customer",
@@ -61,15 +72,24 @@ class MaterialRequirementView(SecuredModelView):
 
 
 class RecourseEntryView(SecuredModelView):
+    """备查簿 (Art.18): recoveries are booked from the application's page."""
+
     column_list = ("application", "customer", "written_off", "recovered", "opened_on")
+    column_formatters = {"application": application_link}
+    column_formatters_detail = {"application": application_link}
 
 
 class RecoveryView(SecuredModelView):
     column_list = ("entry", "amount", "received_on", "note")
+    column_formatters = {"entry": application_link_of_entry}
 
 
 class AccountabilityFindingView(SecuredModelView):
+    """Art.24–26: the finding is completed from the application's page."""
+
     column_list = ("application", "case", "kind", "people", "finding", "completed_at")
+    column_formatters = {"application": application_link}
+    column_formatters_detail = {"application": application_link}
 
 
 class SanctionView(SecuredModelView):
