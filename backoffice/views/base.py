@@ -14,6 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask import abort, flash, has_request_context, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla.fields import QuerySelectField, QuerySelectMultipleField
@@ -73,9 +75,9 @@ def object_in_scope(obj: Any, user: Any) -> bool:
             target = db.session.get(target_cls, fk_value) if fk_value is not None else None
         return target is not None and object_in_scope(target, user)
     company_col = getattr(type(obj), "__scope_company__", "company_id")
-    if user.company_id is not None and company_col and hasattr(obj, company_col):
-        if getattr(obj, company_col) != user.company_id:
-            return False
+    if (user.company_id is not None and company_col and hasattr(obj, company_col)
+            and getattr(obj, company_col) != user.company_id):
+        return False
     unit_col = getattr(type(obj), "__scope_unit__", "sales_unit_id")
     if unit_restricted(user) and unit_col and hasattr(obj, unit_col):
         return getattr(obj, unit_col) in user.unit_ids
@@ -294,6 +296,16 @@ class SecuredModelView(ModelView):
 
     # -- permissions -----------------------------------------------------------------------
 
+    #: When set, rows are created only through this flow (an upload, an application form that
+    #: enforces the rules); the generic create form redirects there and creates nothing.
+    create_flow_endpoint: str | None = None
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        if self.create_flow_endpoint:
+            return redirect(url_for(self.create_flow_endpoint))
+        return super().create_view()
+
     def allowed(self, action: Action | str) -> bool:
         if not has_request_context():
             return True  # Flask-Admin builds its caches at start-up: allow, check per request
@@ -343,6 +355,27 @@ class SecuredModelView(ModelView):
         if name and not self.is_action_allowed(name):
             return deny(self.resource, f"action:{name}")
         return super().handle_action(return_view)
+
+    @action(*ModelView.action_delete._action)
+    def action_delete(self, ids):
+        # Flask-Admin filters the posted row ids as text; PostgreSQL will not compare
+        # integer = varchar, so every bulk delete answered 500 there (and never reached the
+        # seal guard's refusal). Convert them to the key's type first; unparsable ids are
+        # dropped (they match no row anyway).
+        pk = sa_inspect(self.model).primary_key
+        try:
+            kind = pk[0].type.python_type if len(pk) == 1 else None
+        except NotImplementedError:
+            kind = None
+        if kind is not None:
+            typed = []
+            for raw in ids:
+                try:
+                    typed.append(kind.fromisoformat(raw) if kind is date else kind(raw))
+                except (TypeError, ValueError):
+                    continue
+            ids = tuple(typed)
+        return super().action_delete(ids)
 
     # -- row scope ---------------------------------------------------------------------------
 
@@ -413,6 +446,20 @@ class SecuredModelView(ModelView):
         response = super()._export_csv(return_url)
         response.response = itertools.chain(["\ufeff"], response.response)
         return response
+
+
+def sealed_refused(exc: SealedError) -> Any:
+    """App-wide answer to a change of a sealed record (Art.22) that no view caught.
+
+    ``SecuredModelView.handle_view_exception`` covers Flask-Admin's forms, ajax edits, deletes
+    and bulk actions; custom pages (evidence upload and delete) let ``SealedError`` escape as a
+    500. Registered with ``register_error_handler`` so every path is refused the same way: the
+    transaction is rolled back, a ``refused`` entry is audited and the user gets a message.
+    """
+    db.session.rollback()
+    audit.record_now(AuditAction.REFUSED, entity=request.endpoint, detail=str(exc))
+    flash(str(exc), "error")
+    return redirect(request.referrer or url_for("admin.index"), code=303)
 
 
 def inherit_scope(obj: Any) -> None:

@@ -18,6 +18,9 @@ CASE_REF = {"case": {"fields": ("case_no",), "page_size": 20}}
 class CollectionCaseView(CaseFilePages, SecuredModelView):
     """The case list; each case number opens its case file (``views/casefile.py``)."""
 
+    # Art.16: a case exists through escalation or an accepted application, never typed in.
+    create_flow_endpoint = "collection_case.apply_view"
+
     column_list = (
         "case_no",
         "customer",
@@ -128,6 +131,9 @@ class EvidenceDocumentView(SecuredModelView):
     )
     column_details_exclude_list = ("storage_key",)
     column_searchable_list = ("original_name", "sha256")
+    # Evidence is created only by uploading a file on a case's evidence page (SPEC §3.4): the
+    # upload stores the bytes under a server-generated name and computes their SHA-256.
+    create_flow_endpoint = "collection_case.index_view"
     column_filters = ("doc_type", "uploaded_at")
     column_default_sort = ("uploaded_at", True)
     # The name links to the verified download; the case to its evidence page (§3.4).
