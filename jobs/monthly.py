@@ -8,7 +8,7 @@ from backoffice.extensions import db
 from backoffice.services import monthly
 from jobs import QUEUE_REPORTS, enqueue, job, make_job_id, set_progress
 
-STATEMENT_CHUNK = 200  # customers per statement job: the unit of parallelism across workers
+STATEMENT_CHUNK = 50  # customers per statement job: small enough that workers share evenly
 
 
 def run_period(period: str, *, inline: bool = False) -> dict:

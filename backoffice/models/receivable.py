@@ -164,7 +164,7 @@ class ImportKind(LabeledEnum):
 class ImportStatus(LabeledEnum):
     PENDING = "pending", _l("Pending")
     CHECKED = "checked", _l("Checked (dry run)")
-    APPLIED = "applied", _l("Applied")
+    APPLIED = "applied", _l("Imported")
     REJECTED = "rejected", _l("Rejected (errors)")
     FAILED = "failed", _l("Failed")
 

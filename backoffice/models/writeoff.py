@@ -30,7 +30,7 @@ class WriteOffStatus(LabeledEnum):
     IN_APPROVAL = "in_approval", _l("In approval")
     RETURNED = "returned", _l("Returned")
     APPROVED = "approved", _l("Approved")
-    FILED = "filed", _l("Filed")
+    FILED = "filed", _l("Filed on record")
 
 
 class ApprovalStep(LabeledEnum):

@@ -189,6 +189,7 @@ class HomeView(AdminIndexView):
 
         from backoffice.services.dashboard import dashboard_data, open_tasks
         from backoffice.services.ledger_cache import cached
+        from jobs.reminders import missed_tasks
 
         as_of = date.today()
         # The figures are cached against the ledger version (fast at 1M rows); the user's own
@@ -197,6 +198,8 @@ class HomeView(AdminIndexView):
                            lambda: dashboard_data(current_user, as_of)))
         data["tasks"] = open_tasks(current_user)
         data["overdue_tasks"] = sum(1 for t in data["tasks"] if t.due_on and t.due_on < as_of)
+        # SPEC §3.2: every missed deadline in the user's scope shows on the dashboard.
+        data["missed"] = missed_tasks(db.session, current_user, as_of)[:50]
         return self.render("admin/dashboard.html", data=data)
 
 
@@ -217,6 +220,11 @@ def init_admin(app: Flask) -> Admin:
 
     # Upload/download/verify of evidence files (§3.4); not a menu entry.
     admin.add_view(EvidenceView(name=_l("Evidence files"), endpoint="evidence", url="evidence"))
+    from backoffice.services.audit import SealedError
+    from backoffice.views.base import sealed_refused
+
+    # Art.22: a change to a sealed record that escaped its view is refused and audited.
+    app.register_error_handler(SealedError, sealed_refused)
     from backoffice.views.imports import ImportView
 
     # ERP import upload, progress and result pages (§3.1).

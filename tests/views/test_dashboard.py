@@ -142,3 +142,21 @@ def test_numbers_match_the_receivables_list(client, login_as, db):
     shown = {str(m.label): v for m, v in data["buckets"] if v}
     assert shown == dict(listed)
     assert sum(listed.values()) == data["outstanding"]
+
+
+def test_missed_deadlines_show_on_the_dashboard(client, db, login_as):
+    """A task past its due date shows under missed deadlines for finance (SPEC §3.2)."""
+    from datetime import date, timedelta
+
+    from backoffice.models.notification import Task, TaskKind
+
+    unit = helpers.make_unit()
+    collector = helpers.make_user("collector", units=[unit])
+    db.session.add(Task(kind=TaskKind.ANSWER_FORM, title="逾期账款确认表 待答复-过期",
+                        subject_type="confirmation_form", subject_id=1,
+                        assignee_id=collector.id, due_on=date.today() - timedelta(days=3),
+                        company_id=unit.company_id, sales_unit_id=unit.id))
+    db.session.commit()
+    login_as("finance")
+    html = client.get("/admin/").get_data(as_text=True)
+    assert 'id="table-missed"' in html and "逾期账款确认表 待答复-过期" in html
