@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 from flask import Flask, g, has_request_context, render_template, request
 from flask_babel import get_locale
 from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from backoffice.config import BASE_DIR, Config, config_from_env
 from backoffice.extensions import babel, csrf, db, login_manager, migrate
@@ -69,6 +72,18 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
         return render_template("errors/403.html"), 403
 
     return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """The embedded default shares one SQLite file between gunicorn, the RQ worker and the
+    scheduler: WAL lets readers and a writer work at once, and writers wait instead of
+    failing with "database is locked"."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
 
 
 def _ensure_secret_key(app: Flask) -> None:
