@@ -136,6 +136,9 @@ def start_embedded_redis(data_dir: Path) -> tuple[subprocess.Popen, str]:
             "no",
         ],
         stdout=subprocess.DEVNULL,
+        # Its own session: Ctrl-C in the terminal must not stop Redis before the workers that
+        # use it; ``serve`` stops it last.
+        start_new_session=True,
     )
     url = f"redis://127.0.0.1:{port}/0"
     from redis import Redis
@@ -179,23 +182,28 @@ def serve_command(host: str, port: int, n_workers: int, web_workers: int) -> Non
     from backoffice.services.demo import DEMO_PASSWORD, DEMO_USERS
 
     cfg = current_app.config
-    procs: list[subprocess.Popen] = []
+    procs: list[subprocess.Popen] = []  # workers, scheduler, gunicorn
+    redis_procs: list[subprocess.Popen] = []  # the embedded Redis, stopped last
     stopping = False
+
+    def terminate(group: list[subprocess.Popen], grace: float) -> None:
+        for p in group:
+            if p.poll() is None:
+                p.terminate()
+        for p in group:
+            try:
+                p.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
 
     def shutdown(code: int = 0) -> None:
         nonlocal stopping
         if stopping:
             return
         stopping = True
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        terminate(procs, grace=20)  # RQ finishes the job in hand (warm shutdown)
+        terminate(redis_procs, grace=10)  # Redis saves its data on the way out
         sys.exit(code)
 
     def stop(*_) -> None:
@@ -209,7 +217,7 @@ def serve_command(host: str, port: int, n_workers: int, web_workers: int) -> Non
     redis_url = cfg.get("REDIS_URL")
     if not redis_url:
         redis_proc, redis_url = start_embedded_redis(Path(cfg["VAR_DIR"]) / "redis")
-        procs.append(redis_proc)
+        redis_procs.append(redis_proc)
     env["REDIS_URL"] = redis_url
     # The children must find the same data folder even when it came from the default.
     env.setdefault("QQ_VAR_DIR", str(cfg["VAR_DIR"]))
@@ -237,7 +245,7 @@ def serve_command(host: str, port: int, n_workers: int, web_workers: int) -> Non
     )
     # Print the URL only once the web app answers; a bind failure (port taken) stops everything.
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104
-    if not wait_for_port(shown_host, port, procs, timeout=60):
+    if not wait_for_port(shown_host, port, procs + redis_procs, timeout=60):
         click.echo(f"the web app did not start on {host}:{port}; shutting down", err=True)
         shutdown(1)
     url_host = f"[{shown_host}]" if ":" in shown_host else shown_host
@@ -249,7 +257,7 @@ def serve_command(host: str, port: int, n_workers: int, web_workers: int) -> Non
         click.echo(f"    {username:<12} {role:<10} {note}")
     click.echo("")
 
-    while all(p.poll() is None for p in procs):
+    while all(p.poll() is None for p in procs + redis_procs):
         time.sleep(1)
     click.echo("a process stopped; shutting down", err=True)
     shutdown(1)

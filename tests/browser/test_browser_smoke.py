@@ -1,0 +1,198 @@
+"""Browser smoke test (issue 2 item 10): the real app under gunicorn, driven by headless Chromium.
+
+It migrates a throwaway SQLite database with ``flask db upgrade``, creates a finance user with
+``flask --app app users create``, serves the app on a free localhost port, logs in through the
+login form, opens the receivables list and checks that it speaks Chinese. A screenshot is saved
+to QQ_SCREENSHOT_DIR (or a temporary folder) for a person to look at.
+
+Skipped when /usr/bin/chromium or /usr/bin/chromedriver is missing, unless REQUIRE_BROWSER=1
+(as in CI), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+USERNAME, PASSWORD = "finance1", "Browser-smoke-2026"
+DOC_NO = "INV-BROWSER-0001"
+CUSTOMER = "浏览器测试客户有限公司"
+
+# Run in the server's environment: one customer with one receivable, so the list has a row.
+SEED_ROW = f"""
+from datetime import date
+from app import app
+from backoffice.services import audit
+from tests import helpers
+
+with app.app_context(), audit.acting_as(audit.Actor(None, "test:browser")):
+    unit = helpers.make_unit(code="EAST", name="华东事业部")
+    customer = helpers.make_customer(unit, name="{CUSTOMER}")
+    helpers.make_receivable(customer, amount="123456.78", due=date(2026, 3, 31), doc_no="{DOC_NO}")
+"""
+
+
+def _need_browser() -> None:
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    if not missing:
+        return
+    message = f"{', '.join(missing)} missing (apt-get install chromium chromium-driver)"
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _flask(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, f"flask {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "gunicorn exited early"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - localhost
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {timeout}s")
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """The app under gunicorn on a free port, with a migrated SQLite database and a finance user."""
+    _need_browser()
+    var = tmp_path_factory.mktemp("browser-var")
+    env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL", "QQ_ENV")}
+    env.update(
+        QQ_VAR_DIR=str(var),
+        DATABASE_URL=f"sqlite:///{var / 'qingqian.db'}",
+        SECRET_KEY="browser-smoke-secret",
+        PYTHONPATH=str(ROOT),
+    )
+    _flask(env, "db", "upgrade")
+    out = _flask(env, "users", "create", USERNAME, "--role", "finance", "--password-stdin",
+                 stdin=PASSWORD + "\n")  # fmt: skip
+    assert f"created user {USERNAME}" in out
+    subprocess.run(
+        [sys.executable, "-c", SEED_ROW], cwd=ROOT, env=env, check=True, timeout=120
+    )  # fmt: skip
+
+    port = _free_port()
+    log = (var / "gunicorn.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
+         "--no-control-socket", "app:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(f"{base}/login", proc)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture()
+def browser(tmp_path):
+    """Headless Debian Chromium through /usr/bin/chromedriver, with a fresh profile."""
+    _need_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-dev-shm-usage",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,900",
+        "--lang=zh-CN",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_finance_logs_in_and_sees_receivables_in_chinese(live_server, browser, tmp_path):
+    """Finance logs in through the form and sees the receivables list with Chinese labels."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 20)
+    browser.get(f"{live_server}/admin/receivable/")
+    wait.until(ec.url_contains("/login"))  # anonymous: sent to the login form first
+
+    browser.find_element(By.NAME, "username").send_keys(USERNAME)
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait.until(lambda d: "/login" not in d.current_url)
+
+    browser.get(f"{live_server}/admin/receivable/")
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "table")))
+
+    shots = Path(os.environ.get("QQ_SCREENSHOT_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    shot = shots / "receivables-finance.png"
+    assert browser.save_screenshot(str(shot))
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    print(f"screenshot: {shot}")
+
+    assert "/admin/receivable/" in browser.current_url
+    navbar = browser.find_element(By.CSS_SELECTOR, "nav").get_attribute("textContent")
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert DOC_NO in page and CUSTOMER in page  # the row is listed
+    assert "列表" in page  # Flask-Admin's own zh_Hans_CN catalog (the "List" tab)
+    assert "应收账款" in browser.title, browser.title  # the page title names the view
+    assert "应收账款" in navbar  # and so does the menu
