@@ -112,7 +112,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class LabeledEnum(str, enum.Enum):
+class LabeledEnum(str, enum.Enum):  # noqa: UP042 - members carry a label; values persist as-is
     """A state enum whose members carry a translatable label: ``X = "x", _l("X")``."""
 
     label: Any
