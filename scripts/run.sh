@@ -28,6 +28,10 @@ FLASK=(.venv/bin/flask --app app)
 echo "==> flask --app app db upgrade"
 "${FLASK[@]}" db upgrade
 
+# Reference data every installation needs (calendar years, overdue reasons, Annex 6); idempotent.
+echo "==> flask --app app setup"
+"${FLASK[@]}" setup
+
 if [[ "${QQ_SEED_DEMO:-1}" != "0" ]]; then
     # Loads the demo data once; on later runs it finds the data and does nothing.
     echo "==> flask --app app seed-demo"
