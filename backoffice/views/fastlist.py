@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, select, union
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 MAX_CHAR = "\U0010ffff"
 
@@ -23,8 +23,7 @@ MAX_CHAR = "\U0010ffff"
 def prefix_match(column: Any, term: str) -> Any:
     """``column`` equals or starts with ``term``: an index range, checked exactly by LIKE."""
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return and_(column >= term, column < term + MAX_CHAR,
-                column.like(escaped + "%", escape="\\"))
+    return and_(column >= term, column < term + MAX_CHAR, column.like(escaped + "%", escape="\\"))
 
 
 class FastListMixin:
@@ -42,15 +41,29 @@ class FastListMixin:
         return super().init_search()
 
     def _search_criterion(self, term: str) -> Any:
-        criteria = [prefix_match(getattr(self.model, c), term) for c in self.prefix_search_columns]
+        """The rows matching ``term``: the union of one index range per searched column.
+
+        A plain ``OR`` of these ranges (one of them through the customer table) defeats the
+        PostgreSQL planner, which then walks the whole sort index; a ``UNION`` of separate
+        index look-ups gives it the few matching keys first.
+        """
+        pk_name = sa_inspect(self.model).primary_key[0].key
+        parts = []
+        for name in self.prefix_search_columns:
+            row = aliased(self.model)
+            parts.append(
+                select(getattr(row, pk_name)).where(prefix_match(getattr(row, name), term))
+            )
         if self.customer_prefix_search:
             from backoffice.models.customer import Customer
 
-            customers = select(Customer.id).where(
-                or_(prefix_match(Customer.name, term), Customer.erp_code == term)
-            )
-            criteria.append(self.model.customer_id.in_(customers))
-        return or_(*criteria)
+            by_name = select(Customer.id).where(prefix_match(Customer.name, term))
+            by_code = select(Customer.id).where(Customer.erp_code == term)
+            for customers in (by_name, by_code):
+                row = aliased(self.model)
+                parts.append(select(getattr(row, pk_name)).where(row.customer_id.in_(customers)))
+        keys = parts[0] if len(parts) == 1 else union(*parts)
+        return getattr(self.model, pk_name).in_(keys)
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         if not (self.prefix_search_columns or self.customer_prefix_search):
@@ -71,10 +84,10 @@ class FastListMixin:
         pk = sa_inspect(self.model).primary_key[0]
         return query.order_by(pk.desc() if sort_desc else pk), joins
 
-    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
-                 page_size=None):
-        count, query = super().get_list(page, sort_column, sort_desc, search, filters,
-                                        execute=False, page_size=page_size)
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        count, query = super().get_list(
+            page, sort_column, sort_desc, search, filters, execute=False, page_size=page_size
+        )
         if not execute:
             return count, query
         pk = sa_inspect(self.model).primary_key[0]

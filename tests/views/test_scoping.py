@@ -86,10 +86,13 @@ def test_ajax_lookup_stays_in_unit(two_units):
 
 
 def test_relation_pickers_on_create_forms_stay_in_unit(two_units):
-    """Select lists on create forms offer only rows of the user's scope."""
+    """The case picker on a create form offers only cases of the user's scope."""
     client = two_units["client"]
-    page = client.get("/admin/evidence_document/new/").get_data(as_text=True)
-    assert "CASE-a" in page and "CASE-b" not in page
+    assert client.get("/admin/collection_action/new/").status_code == 200
+    found = client.get(
+        "/admin/collection_action/ajax/lookup/?name=case&query=CASE"
+    ).get_data(as_text=True)
+    assert "CASE-a" in found and "CASE-b" not in found
 
 
 def test_guessed_ids_in_writes_are_refused(two_units):
