@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -73,7 +74,11 @@ STRATEGY_FOR = {
 
 
 class CaseError(ValueError):
-    """A case operation the rules refuse; the message says why."""
+    """A case operation the rules refuse; the message says why.
+
+    Messages are translated when raised (``gettext``): the user's language inside a request,
+    ``BABEL_DEFAULT_LOCALE`` (Chinese) in CLI commands and jobs.
+    """
 
 
 def suggest_strategy(status: FinancialStatus | None) -> Strategy | None:
@@ -83,7 +88,13 @@ def suggest_strategy(status: FinancialStatus | None) -> Strategy | None:
 def move(case: CollectionCase, to: CaseStatus) -> None:
     """Change status if the lifecycle allows it, else raise ``CaseError``."""
     if to not in TRANSITIONS[case.status]:
-        raise CaseError(f"a case that is {case.status.value} cannot become {to.value}")
+        raise CaseError(
+            gettext(
+                "a case that is %(now)s cannot become %(to)s",
+                now=case.status.label,
+                to=to.label,
+            )
+        )
     case.status = to
 
 
@@ -293,13 +304,13 @@ def apply(
 ) -> CollectionCase:
     """Art.16 (4): a collector applies in writing for a debt under 6 months overdue."""
     if not (reason or "").strip():
-        raise CaseError("an application must say why the team's help is needed")
+        raise CaseError(gettext("an application must say why the team's help is needed"))
     if open_case_of(session, customer_id) is not None:
-        raise CaseError("this customer already has an open case")
+        raise CaseError(gettext("this customer already has an open case"))
     customer = session.get(Customer, customer_id)
     receivables = _overdue_receivables(session, customer_id, on)
     if not receivables:
-        raise CaseError("this customer has nothing overdue")
+        raise CaseError(gettext("this customer has nothing overdue"))
     case = _new_case(session, customer, CaseOrigin.APPLICATION, CaseStatus.APPLIED, on, receivables)
     case.applied_by_id, case.applied_at, case.application_reason = user_id, utcnow(), reason
     session.flush()
@@ -334,7 +345,7 @@ def accept(session: Session, case: CollectionCase, user_id: int, on: date) -> No
 def refuse(session: Session, case: CollectionCase, user_id: int, reason: str) -> None:
     """The team refuses: the unit and its collector keep the debt (Art.16 (4))."""
     if not (reason or "").strip():
-        raise CaseError("say why the application is refused")
+        raise CaseError(gettext("say why the application is refused"))
     move(case, CaseStatus.REFUSED)
     case.decided_by_id, case.decided_at, case.refusal_reason = user_id, utcnow(), reason
     notify.close_tasks(
@@ -378,12 +389,12 @@ def close(
     """Art.21: a case closes only with an outcome: collected in full (nothing left open), or
     the collection status and the reasons it is hard to collect."""
     if not outcome:
-        raise CaseError("a case cannot be closed without an outcome (Art.21)")
+        raise CaseError(gettext("a case cannot be closed without an outcome (Art.21)"))
     outcome = CaseOutcome(outcome)
     if outcome is CaseOutcome.COLLECTED and open_balance(session, case) > 0:
-        raise CaseError("not collected in full: receivables of the case are still open")
+        raise CaseError(gettext("not collected in full: receivables of the case are still open"))
     if outcome is CaseOutcome.HARD_TO_COLLECT and len((note or "").strip()) < 10:
-        raise CaseError("state the collection status and why it is hard to collect")
+        raise CaseError(gettext("state the collection status and why it is hard to collect"))
     move(case, CaseStatus.CLOSED)
     case.outcome, case.outcome_note = outcome, (note or "").strip() or None
     case.closed_on, case.closed_by_id = on, user_id
@@ -392,7 +403,7 @@ def close(
 def override_strategy(case: CollectionCase, strategy: Strategy | str, reason: str) -> None:
     """Art.23: a person may override the suggested strategy, with a reason."""
     if not (reason or "").strip():
-        raise CaseError("overriding the suggested strategy needs a reason")
+        raise CaseError(gettext("overriding the suggested strategy needs a reason"))
     case.strategy_override, case.override_reason = Strategy(strategy), reason.strip()
 
 

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,7 +37,11 @@ ANSWERABLE = (FormStatus.ISSUED, FormStatus.RETURNED)
 
 
 class ConfirmationError(ValueError):
-    """A request the confirmation rules refuse; the message says why."""
+    """A request the confirmation rules refuse; the message says why.
+
+    Messages are translated when raised (``gettext``): the user's language inside a request,
+    ``BABEL_DEFAULT_LOCALE`` (Chinese) in CLI commands and jobs.
+    """
 
 
 @dataclass
@@ -53,20 +58,26 @@ def parse_answer(data: dict[str, Any]) -> Answer:
     try:
         reason_class = ReasonClass(data.get("reason_class") or "")
     except ValueError as exc:
-        raise ConfirmationError("choose a reason class: internal, external or both") from exc
+        raise ConfirmationError(
+            gettext("choose a reason class: internal, external or both")
+        ) from exc
     try:
         sub_reason_id = int(data.get("sub_reason_id") or "")
     except ValueError as exc:
-        raise ConfirmationError("choose a specific reason") from exc
+        raise ConfirmationError(gettext("choose a specific reason")) from exc
     raw = str(data.get("estimated_recoverable") or "").replace(",", "").strip()
     try:
         estimated = Decimal(raw)
     except InvalidOperation as exc:
-        raise ConfirmationError(f"estimated recoverable amount is not a number: {raw!r}") from exc
+        raise ConfirmationError(
+            gettext("estimated recoverable amount is not a number: %(raw)s", raw=repr(raw))
+        ) from exc
     try:
         expected = date.fromisoformat(str(data.get("expected_date") or ""))
     except ValueError as exc:
-        raise ConfirmationError("expected collection date must be a date (YYYY-MM-DD)") from exc
+        raise ConfirmationError(
+            gettext("expected collection date must be a date (YYYY-MM-DD)")
+        ) from exc
     return Answer(
         reason_class,
         sub_reason_id,
@@ -80,24 +91,34 @@ def answer_line(session: Session, line: ConfirmationLine, answer: Answer) -> Non
     """Art.13–14: record the unit's answer for one overdue line."""
     form = line.form
     if form.status not in ANSWERABLE:
-        raise ConfirmationError("this form is submitted; finance must return it before changes")
+        raise ConfirmationError(
+            gettext("this form is submitted; finance must return it before changes")
+        )
     reason = session.get(OverdueReason, answer.sub_reason_id)
     if reason is None or not reason.active:
-        raise ConfirmationError("unknown specific reason")
+        raise ConfirmationError(gettext("unknown specific reason"))
     if (
         answer.reason_class is not ReasonClass.BOTH
         and reason.reason_class is not answer.reason_class
     ):
         raise ConfirmationError(
-            f"“{reason.label}” is not a reason of class {answer.reason_class.value}"
+            gettext(
+                "“%(reason)s” is not a reason of class %(cls)s",
+                reason=reason.label,
+                cls=answer.reason_class.label,
+            )
         )
     if answer.estimated_recoverable < 0 or answer.estimated_recoverable > line.outstanding_at_close:
         raise ConfirmationError(
-            "estimated recoverable amount must be between 0 and the "
-            f"outstanding {line.outstanding_at_close}"
+            gettext(
+                "estimated recoverable amount must be between 0 and the outstanding %(max)s",
+                max=line.outstanding_at_close,
+            )
         )
     if answer.expected_date < form.issued_on:
-        raise ConfirmationError("expected collection date cannot be before the form was issued")
+        raise ConfirmationError(
+            gettext("expected collection date cannot be before the form was issued")
+        )
     line.reason_class = answer.reason_class
     line.sub_reason_id = reason.id
     line.estimated_recoverable = answer.estimated_recoverable
@@ -136,10 +157,10 @@ def changed_fields(line: ConfirmationLine, before: ConfirmationLine | None) -> s
 def submit(session: Session, form: ConfirmationForm, user_id: int, today: date) -> None:
     """The unit submits: every line answered; finance must route within 3 working days."""
     if form.status not in ANSWERABLE:
-        raise ConfirmationError("this form has been submitted already")
+        raise ConfirmationError(gettext("this form has been submitted already"))
     missing = [line for line in form.lines if line.reason_class is None]
     if missing:
-        raise ConfirmationError(f"{len(missing)} line(s) are not answered yet")
+        raise ConfirmationError(gettext("%(n)s line(s) are not answered yet", n=len(missing)))
     form.status = FormStatus.SUBMITTED
     form.submitted_at, form.submitted_by_id = utcnow(), user_id
     form.routing_due = WorkCalendar(session).add_workdays(today, ROUTING_WORKDAYS)  # Art.15
@@ -147,8 +168,10 @@ def submit(session: Session, form: ConfirmationForm, user_id: int, today: date) 
         session, kind=TaskKind.ANSWER_FORM, subject_type="confirmation_form", subject_id=form.id
     )
     finance = notify.users_with_role(session, RoleName.FINANCE)
-    title = (f"逾期账款确认表 {form.period} {form.sales_unit.name} 已提交，"
-             f"待分派（截止 {form.routing_due}）")
+    title = (
+        f"逾期账款确认表 {form.period} {form.sales_unit.name} 已提交，"
+        f"待分派（截止 {form.routing_due}）"
+    )
     for uid in finance:
         notify.open_task(
             session,
@@ -174,9 +197,9 @@ def submit(session: Session, form: ConfirmationForm, user_id: int, today: date) 
 def return_form(session: Session, form: ConfirmationForm, reason: str) -> None:
     """Finance returns a submitted form for correction; it unlocks for the unit."""
     if form.status is not FormStatus.SUBMITTED:
-        raise ConfirmationError("only a submitted form can be returned")
+        raise ConfirmationError(gettext("only a submitted form can be returned"))
     if not (reason or "").strip():
-        raise ConfirmationError("say why the form is returned")
+        raise ConfirmationError(gettext("say why the form is returned"))
     form.status, form.return_reason = FormStatus.RETURNED, reason.strip()
     notify.close_tasks(
         session, kind=TaskKind.ROUTE_FORM, subject_type="confirmation_form", subject_id=form.id
@@ -226,7 +249,7 @@ def route_form(
     """Art.15: finance confirms (or changes) each line's route; assignees get a follow-up task
     with the follow-up clerk and the sales VP copied. Returns the number of tasks opened."""
     if form.status is not FormStatus.SUBMITTED:
-        raise ConfirmationError("only a submitted form can be routed")
+        raise ConfirmationError(gettext("only a submitted form can be routed"))
     overrides = overrides or {}
     unit = session.get(SalesUnit, form.sales_unit_id)
     unit_collectors = notify.users_with_role(session, RoleName.COLLECTOR, form.sales_unit_id)

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -34,7 +35,8 @@ DEFAULT_FLAG_OVERDUE_DAYS = 90
 def _reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ValueError("A reason is required for every credit control change.")
+        # Translated when raised: the ledger's credit page shows it to the user.
+        raise ValueError(gettext("A reason is required for every credit control change."))
     return reason
 
 
@@ -78,7 +80,7 @@ def set_limit(
     if limit is not None:
         limit = Decimal(limit).quantize(Decimal("0.01"))
         if limit < 0:
-            raise ValueError("A credit limit cannot be negative.")
+            raise ValueError(gettext("A credit limit cannot be negative."))
     if customer.credit_limit == limit:
         return None
     old, customer.credit_limit = customer.credit_limit, limit

@@ -12,11 +12,12 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backoffice.models.base import to_money, utcnow
-from backoffice.models.evidence import EvidenceDocument
+from backoffice.models.evidence import DocumentType, EvidenceDocument
 from backoffice.models.notification import TaskKind
 from backoffice.models.org import SalesUnit
 from backoffice.models.receivable import Receivable, ReceivableStatus
@@ -47,7 +48,11 @@ EDITABLE = (WriteOffStatus.DRAFT, WriteOffStatus.RETURNED)
 
 
 class WriteOffError(ValueError):
-    """A write-off operation the rules refuse; the message says why."""
+    """A write-off operation the rules refuse; the message says why.
+
+    Messages are translated when raised (``gettext``): the user's language inside a request,
+    ``BABEL_DEFAULT_LOCALE`` (Chinese) in CLI commands and jobs.
+    """
 
 
 def _app_no(session: Session, on: date) -> str:
@@ -74,10 +79,10 @@ def create(
     """Draft an application for amounts of the customer's open receivables (Art.18)."""
     on = on or date.today()
     if not (facts or "").strip():
-        raise WriteOffError("state the facts and the responsibility (Art.18)")
+        raise WriteOffError(gettext("state the facts and the responsibility (Art.18)"))
     lines = [(rid, to_money(amount)) for rid, amount in items]
     if not lines:
-        raise WriteOffError("choose the receivables to write off")
+        raise WriteOffError(gettext("choose the receivables to write off"))
     receivables = {
         r.id: r
         for r in session.scalars(
@@ -87,10 +92,14 @@ def create(
     for rid, amount in lines:
         r = receivables.get(rid)
         if r is None or r.customer_id != customer_id:
-            raise WriteOffError("a receivable does not belong to this customer")
+            raise WriteOffError(gettext("a receivable does not belong to this customer"))
         if r.status is not ReceivableStatus.OPEN or amount <= 0 or amount > r.outstanding:
             raise WriteOffError(
-                f"{r.doc_no}: the amount must be between 0 and the outstanding {r.outstanding}"
+                gettext(
+                    "%(doc)s: the amount must be between 0 and the outstanding %(max)s",
+                    doc=r.doc_no,
+                    max=r.outstanding,
+                )
             )
     first = next(iter(receivables.values()))
     app = WriteOffApplication(
@@ -121,6 +130,14 @@ def required_materials(session: Session, ground: WriteOffGround) -> list[str]:
     )
 
 
+def _doc_type_label(code: str) -> str:
+    """The (translated) label of a document type code; unknown codes as they are."""
+    try:
+        return str(DocumentType(code).label)
+    except ValueError:
+        return code
+
+
 def missing_materials(session: Session, app: WriteOffApplication) -> list[str]:
     """Required document types with no live document on the application (or its case)."""
     where = EvidenceDocument.writeoff_id == app.id
@@ -138,28 +155,33 @@ def missing_materials(session: Session, app: WriteOffApplication) -> list[str]:
 def give_finance_opinion(app: WriteOffApplication, user: User, opinion: str) -> None:
     """Art.18: with materials missing, finance's opinion is needed before it goes on."""
     if not user.has_role(RoleName.FINANCE):
-        raise WriteOffError("only finance gives finance's opinion")
+        raise WriteOffError(gettext("only finance gives finance's opinion"))
     if not (opinion or "").strip():
-        raise WriteOffError("write the opinion")
+        raise WriteOffError(gettext("write the opinion"))
     app.finance_opinion, app.finance_opinion_by_id = opinion.strip(), user.id
 
 
 def submit(session: Session, app: WriteOffApplication, user: User, today: date) -> None:
     """The applicant sends the draft (or the amended returned one) into the chain."""
     if app.status not in EDITABLE:
-        raise WriteOffError("only a draft or a returned application can be submitted")
+        raise WriteOffError(gettext("only a draft or a returned application can be submitted"))
     if user.id != app.applicant_id:
-        raise WriteOffError("only the applicant submits the application")
+        raise WriteOffError(gettext("only the applicant submits the application"))
     missing = missing_materials(session, app)
     if missing:
         # Art.18: a fact-of-bad-debt may go on with materials missing, if it says why, commits
         # to a date for the rest and finance has given its opinion.
         if not (app.materials_missing_reason or "").strip():
-            raise WriteOffError("materials are missing: say why (" + ", ".join(missing) + ")")
+            raise WriteOffError(
+                gettext(
+                    "materials are missing: say why (%(missing)s)",
+                    missing=", ".join(_doc_type_label(t) for t in missing),
+                )
+            )
         if app.materials_due_on is None or app.materials_due_on <= today:
-            raise WriteOffError("commit to a future date for the missing materials")
+            raise WriteOffError(gettext("commit to a future date for the missing materials"))
         if not app.finance_opinion:
-            raise WriteOffError("materials are missing: finance's opinion is needed first")
+            raise WriteOffError(gettext("materials are missing: finance's opinion is needed first"))
         notify.open_task(
             session,
             kind=TaskKind.COMPLETE_MATERIALS,
@@ -245,14 +267,16 @@ def decide(
     believes they are deciding: a mismatch (a skipped or already-decided step) is refused."""
     step, decision = ApprovalStep(step), Decision(decision)
     if app.status is not WriteOffStatus.IN_APPROVAL:
-        raise WriteOffError("this application is not awaiting approval")
+        raise WriteOffError(gettext("this application is not awaiting approval"))
     if step is not app.current_step:
         raise WriteOffError(
-            f"this application is at step “{app.current_step.label}”; "
-            "no step can be skipped or decided twice"
+            gettext(
+                "this application is at step “%(step)s”; no step can be skipped or decided twice",
+                step=app.current_step.label,
+            )
         )
     if user.id == app.applicant_id:
-        raise WriteOffError("nobody approves their own application")
+        raise WriteOffError(gettext("nobody approves their own application"))
     already = session.scalar(
         select(ApprovalDecision.id).where(
             ApprovalDecision.application_id == app.id,
@@ -261,11 +285,11 @@ def decide(
         )
     )
     if already:
-        raise WriteOffError("you have already decided a step of this application")
+        raise WriteOffError(gettext("you have already decided a step of this application"))
     if not may_approve(session, app, user, step):
-        raise WriteOffError("you may not decide this step of this application")
+        raise WriteOffError(gettext("you may not decide this step of this application"))
     if not (comment or "").strip():
-        raise WriteOffError("a decision needs a comment")
+        raise WriteOffError(gettext("a decision needs a comment"))
     row = ApprovalDecision(
         application_id=app.id,
         round=app.round,
@@ -324,15 +348,17 @@ def file(
     recourse ledger keeps the right of recourse, an accountability follow-up opens, and the
     application is sealed. Returns True when this call completed the filing."""
     if app.status is not WriteOffStatus.APPROVED:
-        raise WriteOffError("only an approved application can be filed")
+        raise WriteOffError(gettext("only an approved application can be filed"))
     if user.has_role(RoleName.FINANCE) and app.filed_by_finance_id is None:
         if not (accounting_ref or "").strip():
-            raise WriteOffError("finance files with the accounting reference (voucher no.)")
+            raise WriteOffError(
+                gettext("finance files with the accounting reference (voucher no.)")
+            )
         app.filed_by_finance_id, app.accounting_ref = user.id, accounting_ref.strip()
     elif user.has_role(RoleName.CREDIT) and app.filed_by_credit_id is None:
         app.filed_by_credit_id = user.id
     else:
-        raise WriteOffError("you may not file this application (or have filed it already)")
+        raise WriteOffError(gettext("you may not file this application (or have filed it already)"))
     if app.filed_by_finance_id is None or app.filed_by_credit_id is None:
         return False
     for item in app.items:
@@ -387,9 +413,9 @@ def record_recovery(
     """Art.18: money recovered on a written-off debt is booked against its recourse entry."""
     amount = to_money(amount)
     if amount <= 0:
-        raise WriteOffError("a recovery must be a positive amount")
+        raise WriteOffError(gettext("a recovery must be a positive amount"))
     if entry.recovered + amount > entry.written_off:
-        raise WriteOffError("recoveries cannot exceed the amount written off")
+        raise WriteOffError(gettext("recoveries cannot exceed the amount written off"))
     recovery = Recovery(
         entry_id=entry.id, amount=amount, received_on=received_on, note=note, payment_id=payment_id
     )

@@ -29,7 +29,6 @@ from typing import Any
 from flask import abort, flash, redirect, request, send_file, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import or_, select
@@ -73,19 +72,6 @@ LETTERS = {
     "demand": ("demand_letter.html", ActionKind.DEMAND_LETTER, "催款函"),
     "lawyer": ("lawyer_letter.html", ActionKind.LAWYER_LETTER, "律师函"),
 }
-
-# The service's fixed CaseError messages, marked for the Chinese catalog so that
-# ``_(str(exc))`` shows them translated (the service stays free of request context).
-CASE_ERROR_MESSAGES = (
-    _l("an application must say why the team's help is needed"),
-    _l("this customer already has an open case"),
-    _l("this customer has nothing overdue"),
-    _l("say why the application is refused"),
-    _l("a case cannot be closed without an outcome (Art.21)"),
-    _l("not collected in full: receivables of the case are still open"),
-    _l("state the collection status and why it is hard to collect"),
-    _l("overriding the suggested strategy needs a reason"),
-)
 
 
 def today() -> date:
@@ -178,7 +164,7 @@ class CaseFilePages:
                     to=target.label,
                 )
             else:
-                message = _(str(exc))
+                message = str(exc)  # already translated by the service (gettext)
             return self._refused(case, op, message)
         except SealedError as exc:
             return self._refused(case, op, str(exc))
@@ -386,7 +372,7 @@ class CaseFilePages:
             case = cases.apply(db.session, customer.id, current_user.id, reason, today())
             db.session.commit()
         except cases.CaseError as exc:
-            return self._refused(None, f"apply customer={customer.id}", _(str(exc)))
+            return self._refused(None, f"apply customer={customer.id}", str(exc))
         flash(_("Application %(no)s submitted to the team lead.", no=case.case_no), "success")
         return self._back(case)
 

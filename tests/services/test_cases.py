@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from backoffice.models import CollectionCase, DocumentRequirement, Notification, WatchListEntry
@@ -14,6 +15,13 @@ from backoffice.services import cases
 from backoffice.services.calendar import load_year
 from backoffice.services.storage import get_storage
 from tests import helpers
+
+
+@pytest.fixture(autouse=True)
+def english(db):
+    """CaseError messages are translated when raised; these tests match their English text."""
+    with force_locale("en"):
+        yield
 
 
 @pytest.fixture()
@@ -97,6 +105,19 @@ def test_application_refused_then_accepted(world, db):
     db.session.commit()
     assert again.status is CaseStatus.DOCUMENTS_REQUESTED and again.filed_on == date(2026, 8, 10)
     assert again.filing_notice_key
+
+
+def test_case_errors_speak_the_default_chinese_outside_a_request(app, world, db):
+    """Jobs and CLI commands (an app context, no request) get CaseError messages in Chinese."""
+    customer = helpers.make_customer(world["unit"])
+    helpers.make_receivable(customer, amount="100", due=date(2026, 6, 30))
+    case = cases.apply(db.session, customer.id, world["collector"].id, "申请", date(2026, 8, 3))
+    with app.app_context():  # a fresh context, as a job has: no forced locale
+        with pytest.raises(cases.CaseError) as refused:
+            cases.move(case, CaseStatus.CLOSED)
+        assert str(refused.value) == "状态为“已申请”的案件不能变更为“已结案”"
+    with pytest.raises(cases.CaseError, match="cannot become Closed"):  # English when forced
+        cases.move(case, CaseStatus.CLOSED)
 
 
 def test_illegal_transitions_and_close_without_outcome_are_refused(world, db):

@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from backoffice.models import ConfirmationForm, Notification, OverdueReason, Task
@@ -13,6 +14,13 @@ from backoffice.services import confirmation as conf
 from backoffice.services.reference import ensure_reference_data
 from jobs.monthly import run_period
 from tests import helpers
+
+
+@pytest.fixture(autouse=True)
+def english(db):
+    """ConfirmationError messages are translated when raised; these tests match the English."""
+    with force_locale("en"):
+        yield
 
 
 @pytest.fixture()

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select, true
 
 from backoffice.models import CreditEvent, Customer, Setting
@@ -52,6 +53,16 @@ def test_reason_required_and_unchanged_is_noop(db):
         credit.set_limit(db.session, cust, D("-1"), "negative")
     db.session.commit()
     assert db.session.query(CreditEvent).count() == 1
+
+
+def test_refusals_speak_the_current_locale(db):
+    """A refused change says why in Chinese by default (jobs, CLI) and in English when asked."""
+    cust = helpers.make_customer()
+    with pytest.raises(ValueError, match="每项信用控制变更都须说明原因"):
+        credit.hold_shipments(db.session, cust, " ")
+    with force_locale("en"), pytest.raises(ValueError, match="cannot be negative"):
+        credit.set_limit(db.session, cust, D("-1"), "negative")
+    assert db.session.query(CreditEvent).count() == 0
 
 
 def test_exposure_and_flags(db):

@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from backoffice.models import AccountabilityFinding, ApprovalDecision, RecourseEntry
@@ -15,6 +16,13 @@ from backoffice.services.audit import SealedError
 from backoffice.services.reference import ensure_reference_data
 
 TODAY = date(2026, 11, 2)
+
+
+@pytest.fixture(autouse=True)
+def english(db):
+    """WriteOffError messages are translated when raised; these tests match their English."""
+    with force_locale("en"):
+        yield
 
 
 @pytest.fixture()
@@ -42,6 +50,15 @@ def through(db, application, chain, *, upto=ApprovalStep.PRESIDENT):
         wo.decide(db.session, application, chain[who], step, Decision.APPROVED, "同意")
         if step is upto:
             break
+
+
+def test_refusals_in_chinese_name_the_missing_materials_by_label(app_, chain, db):
+    """For a Chinese user the refusal is Chinese and lists the missing materials by label."""
+    with force_locale("zh_Hans_CN"), pytest.raises(wo.WriteOffError) as refused:
+        wo.submit(db.session, app_, chain["collector"], TODAY)
+    message = str(refused.value)
+    assert message.startswith("材料不全：请说明原因（") and "对账单" in message, message
+    assert "reconciliation" not in message
 
 
 def test_missing_materials_need_reason_date_and_finance_opinion(app_, chain, db):

@@ -125,7 +125,8 @@ def test_collector_answers_saves_submits_and_is_locked(app, db, cycle):
     refused = post(
         client, url, {**answer_data(first.id, external, "external", "50000"), "op": "submit"}
     )
-    assert refused.status_code == 400 and "not answered" in refused.get_data(as_text=True)
+    # The collector uses the default Chinese UI: "1 line(s) are not answered yet" in Chinese.
+    assert refused.status_code == 400 and "行未反馈" in refused.get_data(as_text=True)
     assert status_of(db, cycle["form"]) is FormStatus.ISSUED
 
     data = {
@@ -160,7 +161,8 @@ def test_errors_are_shown_per_line_and_typed_values_kept(app, db, cycle):
     response = post(client, url, data)
     html = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert f'id="line-{second.id}-error"' in html and "is not a reason of class" in html
+    # The collector uses the default Chinese UI: the service's refusal reads in Chinese.
+    assert f'id="line-{second.id}-error"' in html and "“单价差异”不属于“内部原因”类别" in html
     assert 'value="777.77"' in html and 'value="2026-12-24"' in html
     first, second = lines_of(db, cycle["form"])
     assert first.reason_class is ReasonClass.EXTERNAL and second.reason_class is None

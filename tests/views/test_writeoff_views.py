@@ -45,7 +45,8 @@ STEPS = (
 @pytest.fixture()
 def chain(app, db):
     """A unit with its VP, the whole approval chain, finance, credit, a collector of the unit
-    and one of another unit, an auditor, and a customer with two open receivables."""
+    and one of another unit, an auditor, and a customer with two open receivables. Everyone
+    uses the English UI."""
     load_year(db.session, 2026)
     ensure_reference_data(db.session)
     db.session.commit()
@@ -64,6 +65,8 @@ def chain(app, db):
         "credit": helpers.make_user("credit"),
         "auditor": helpers.make_user("auditor"),
     }
+    for user in people.values():
+        user.locale = "en"  # the service's refusals are translated; these tests read the English
     unit.vp_id = people["vp"].id
     north.vp_id = people["other_vp"].id
     customer = helpers.make_customer(unit, name="常州永泰建材有限公司")
