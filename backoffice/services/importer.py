@@ -435,12 +435,18 @@ class RowProblem(Exception):
         self.field, self.code, self.params = fld, code, params
 
 
+WARNING_LINES_LISTED = 20  # lines listed per identical warning; the rest are counted
+
+
 @dataclass
 class Outcome:
     """What one run found and did; becomes ``ImportBatch.report``."""
 
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
+    # The same warning (field, value, reason) on many rows is listed for its first lines and
+    # then only counted, so a large file's report (and memory) does not grow with it.
+    warning_counts: dict[tuple, int] = field(default_factory=dict)
     new_customers: dict[tuple[int, str], dict] = field(default_factory=dict)
     columns: dict[str, str] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
@@ -465,6 +471,11 @@ class Outcome:
             "ignored_columns": self.ignored_columns,
             "errors": [i.as_dict() for i in sorted(self.errors, key=_issue_order)],
             "warnings": [i.as_dict() for i in sorted(self.warnings, key=_issue_order)],
+            "repeated_warnings": [
+                {"field": k[0], "value": k[1], "code": k[2], "more": n - WARNING_LINES_LISTED}
+                for k, n in self.warning_counts.items()
+                if n > WARNING_LINES_LISTED
+            ],
             "new_customers": sorted(self.new_customers.values(), key=lambda c: c["line"]),
             "skipped_total_rows": self.skipped_total_rows,
             "error_rows": len(self.error_lines),
@@ -790,7 +801,11 @@ class _Run:
         self.outcome.errors.append(self._issue(line, fld, value, code, params))
 
     def _warn(self, line, fld, value, code, **params) -> None:
-        self.outcome.warnings.append(self._issue(line, fld, value, code, params))
+        key = (fld, None if value is None else text(value)[:200], code)
+        seen = self.outcome.warning_counts.get(key, 0) + 1
+        self.outcome.warning_counts[key] = seen
+        if seen <= WARNING_LINES_LISTED:
+            self.outcome.warnings.append(self._issue(line, fld, value, code, params))
 
     def _issue(self, line, fld, value, code, params) -> Issue:
         column = self.headers.get(fld) if fld else None

@@ -541,3 +541,19 @@ def test_chunks_keep_the_session_empty(db, org, tmp_path, monkeypatch):
     assert max(sizes) <= 120  # one chunk's objects at most, never the whole file
     wb = openpyxl.Workbook()  # keep openpyxl imported for the type of test data above
     assert wb.active is not None
+
+
+def test_a_warning_repeated_on_many_rows_is_listed_once_per_line_then_counted(db, org, tmp_path):
+    """The same warning on many rows lists its first lines and counts the rest, so a large
+    file's report does not grow with it (flat memory at 100k rows)."""
+    from backoffice.services.importer import WARNING_LINES_LISTED
+
+    rows = [["HQ", f"K{i:03d}", f"客户{i:03d}有限公司", f"W-{i:04d}", "货款", "100.00", "CNY",
+             "2026-01-05", "2026-03-01", "华东事业部", "无此人"] for i in range(35)]
+    path = erp.write_csv(tmp_path / "many.csv", erp.RECEIVABLE_HEADERS, rows)
+    batch = import_file(db.session, path, ImportKind.RECEIVABLES)
+    assert batch.status == ImportStatus.APPLIED and batch.rows_created == 35
+    listed = [w for w in batch.report["warnings"] if w["value"] == "无此人"]
+    assert len(listed) == WARNING_LINES_LISTED
+    (repeated,) = batch.report["repeated_warnings"]
+    assert repeated["value"] == "无此人" and repeated["more"] == 35 - WARNING_LINES_LISTED
