@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sqlite3
 from collections.abc import Mapping
@@ -13,6 +14,8 @@ from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import Pool
 
 from backoffice.config import BASE_DIR, Config, config_from_env
 from backoffice.extensions import babel, csrf, db, login_manager, migrate
@@ -72,6 +75,20 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
         return render_template("errors/403.html"), 403
 
     return app
+
+
+@event.listens_for(Pool, "connect")
+def _remember_pid(dbapi_connection, connection_record) -> None:
+    connection_record.info["pid"] = os.getpid()
+
+
+@event.listens_for(Pool, "checkout")
+def _pool_owned_by_pid(dbapi_connection, connection_record, connection_proxy) -> None:
+    """A forked RQ work horse must never use a connection its worker opened (SQLAlchemy's
+    multiprocessing recipe): such a connection is dropped and the pool opens a new one."""
+    if connection_record.info.get("pid", os.getpid()) != os.getpid():
+        connection_record.dbapi_connection = connection_proxy.dbapi_connection = None
+        raise DisconnectionError("connection opened by another process; reconnecting")
 
 
 @event.listens_for(Engine, "connect")

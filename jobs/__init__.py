@@ -306,8 +306,9 @@ def job(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         rq_job = get_current_job()
         if rq_job is not None:
+            # A fresh session; pooled connections a forked work horse inherited from its
+            # worker are discarded on checkout (backoffice/__init__.py, _pool_owned_by_pid).
             db.session.remove()
-            db.engine.dispose(close=False)  # never share a forked parent's connections
         actor = audit.Actor(None, f"job:{func.__name__}")
         run = _current_run()
         if run is not None:
