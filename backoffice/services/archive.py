@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,6 +43,7 @@ from backoffice.models.case import (
 from backoffice.models.evidence import EvidenceDocument
 from backoffice.models.writeoff import ApprovalDecision, WriteOffApplication, WriteOffItem
 from backoffice.services.audit import snapshot
+from backoffice.services.numbering import next_number
 from backoffice.services.pdf import render_pdf
 from backoffice.services.storage import StorageError, get_storage
 
@@ -120,13 +121,7 @@ def _documents(session: Session, case: CollectionCase) -> list[EvidenceDocument]
 
 
 def _next_archive_no(session: Session, year: int) -> str:
-    prefix = f"DA{year}-"
-    last = session.scalar(
-        select(func.max(ArchiveRecord.archive_no)).where(
-            ArchiveRecord.archive_no.like(prefix + "%")
-        )
-    )
-    return f"{prefix}{int(last.removeprefix(prefix)) + 1 if last else 1:05d}"
+    return next_number(session, ArchiveRecord.archive_no, "DA", year)
 
 
 def cases_to_archive(session: Session, year: int) -> list[int]:

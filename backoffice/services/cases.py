@@ -38,6 +38,7 @@ from backoffice.models.user import RoleName
 from backoffice.services import notify
 from backoffice.services.aging import months_cutoff
 from backoffice.services.calendar import WorkCalendar
+from backoffice.services.numbering import next_number
 
 DOCUMENT_WORKDAYS = 5  # Art.17: evidence, reasons and measures due in 5 working days
 #: Art.17: the checklist the team sends when it takes a case.
@@ -99,12 +100,7 @@ def move(case: CollectionCase, to: CaseStatus) -> None:
 
 
 def _case_no(session: Session, year: int) -> str:
-    prefix = f"QQ{year}-"
-    last = session.scalar(
-        select(func.max(CollectionCase.case_no)).where(CollectionCase.case_no.like(prefix + "%"))
-    )
-    n = int(last.removeprefix(prefix)) + 1 if last else 1
-    return f"{prefix}{n:05d}"
+    return next_number(session, CollectionCase.case_no, "QQ", year)
 
 
 def open_case_of(session: Session, customer_id: int) -> CollectionCase | None:

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backoffice.models.base import to_money, utcnow
@@ -36,6 +36,7 @@ from backoffice.models.writeoff import (
     WriteOffStatus,
 )
 from backoffice.services import notify
+from backoffice.services.numbering import next_number
 
 #: Art.18: the chain, in order; no step may be skipped.
 CHAIN = (
@@ -56,13 +57,7 @@ class WriteOffError(ValueError):
 
 
 def _app_no(session: Session, on: date) -> str:
-    prefix = f"HX{on.year}-"
-    last = session.scalar(
-        select(func.max(WriteOffApplication.app_no)).where(
-            WriteOffApplication.app_no.like(prefix + "%")
-        )
-    )
-    return f"{prefix}{int(last.removeprefix(prefix)) + 1 if last else 1:05d}"
+    return next_number(session, WriteOffApplication.app_no, "HX", on.year)
 
 
 def create(
