@@ -12,21 +12,16 @@ Skipped when /usr/bin/chromium or /usr/bin/chromedriver is missing, unless REQUI
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.browser.support import ROOT, _flask, _free_port, _need_browser, _wait_until_up
+
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 USERNAME, PASSWORD = "finance1", "Browser-smoke-2026"
 DOC_NO = "INV-BROWSER-0001"
 CUSTOMER = "浏览器测试客户有限公司"
@@ -43,50 +38,6 @@ with app.app_context(), audit.acting_as(audit.Actor(None, "test:browser")):
     customer = helpers.make_customer(unit, name="{CUSTOMER}")
     helpers.make_receivable(customer, amount="123456.78", due=date(2026, 3, 31), doc_no="{DOC_NO}")
 """
-
-
-def _need_browser() -> None:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if not missing:
-        return
-    message = f"{', '.join(missing)} missing (apt-get install chromium chromium-driver)"
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _flask(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, f"flask {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
-
-
-def _wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "gunicorn exited early"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - localhost
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {timeout}s")
 
 
 @pytest.fixture(scope="module")
@@ -131,37 +82,6 @@ def live_server(tmp_path_factory):
             proc.kill()
             proc.wait()
         log.close()
-
-
-@pytest.fixture()
-def browser(tmp_path):
-    """Headless Debian Chromium through /usr/bin/chromedriver, with a fresh profile."""
-    _need_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-dev-shm-usage",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1400,900",
-        "--lang=zh-CN",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def test_finance_logs_in_and_sees_receivables_in_chinese(live_server, browser, tmp_path):

@@ -15,19 +15,19 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from tests.browser.test_browser_smoke import (
+from tests.browser.support import (
     ROOT,
     _flask,
     _free_port,
+    _login,
     _need_browser,
+    _set,
+    _shot,
     _wait_until_up,
 )
-from tests.browser.test_browser_smoke import browser as browser  # noqa: F401 - the fixture
-from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -105,39 +105,6 @@ def cycle_server(tmp_path_factory):
             proc.kill()
             proc.wait()
         log.close()
-
-
-def _login(driver, base: str, username: str) -> None:
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    driver.delete_all_cookies()
-    driver.get(f"{base}/login")
-    driver.find_element(By.NAME, "username").send_keys(username)
-    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    WebDriverWait(driver, 20).until(lambda d: "/login" not in d.current_url)
-
-
-def _set(driver, element, value: str) -> None:
-    # Date inputs take keystrokes in the browser's locale order; set the ISO value directly.
-    driver.execute_script(
-        "arguments[0].value = arguments[1];"
-        "arguments[0].dispatchEvent(new Event('change', {bubbles: true}));",
-        element,
-        value,
-    )
-
-
-def _shot(driver, tmp_path, name: str) -> Path:
-    shots = Path(os.environ.get("QQ_SCREENSHOT_DIR") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
-    driver.set_window_size(1600, 1000)
-    shot = shots / name
-    assert driver.save_screenshot(str(shot))
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    print(f"screenshot: {shot}")
-    return shot
 
 
 def _status(driver) -> str:

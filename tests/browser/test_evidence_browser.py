@@ -26,14 +26,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_browser_smoke import (
+from tests.browser.support import (
     ROOT,
     _free_port,
+    _login,
     _need_browser,
+    _shot,
     _wait_until_up,
 )
-from tests.browser.test_browser_smoke import browser as browser  # noqa: F401 - the fixture
-from tests.browser.test_confirmation_browser import _login, _shot
 
 pytestmark = pytest.mark.browser
 
