@@ -93,13 +93,33 @@ def fetch_rq_job(job_id: str, connection: Redis | None = None) -> Job | None:
         return None
 
 
+JOB_MODULES = ("jobs.archive", "jobs.escalation", "jobs.imports", "jobs.maintenance",
+               "jobs.monthly", "jobs.reminders")
+
+
+def preload() -> None:
+    """Import the job modules and render one PDF in this process (before RQ forks)."""
+    import importlib
+
+    for name in JOB_MODULES:
+        importlib.import_module(name)
+    from backoffice.services.pdf import warm_up
+
+    warm_up()
+
+
 def make_worker(
     connection: Redis | None = None,
     queues: Iterable[str] = QUEUES,
     worker_class: type[Worker] = Worker,
     **kwargs: Any,
 ) -> Worker:
-    """An RQ worker on our queues with the JSON serializer and our failure handlers."""
+    """An RQ worker on our queues with the JSON serializer and our failure handlers.
+
+    Loads every job module and warms the PDF renderer first: RQ forks a work horse per job,
+    and each horse would otherwise import them and load the CJK font again.
+    """
+    preload()
     conn = connection or redis_connection()
     kwargs.setdefault(
         "maintenance_interval", current_app.config.get("JOB_MAINTENANCE_INTERVAL", 600)

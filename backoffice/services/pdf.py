@@ -73,3 +73,13 @@ def render_pdf(template: str, **context: Any) -> bytes:
     context.setdefault("generated_at", utcnow().astimezone(SHANGHAI))
     html = render_template(f"pdf/{template}", font_path=Path(CJK_FONT).as_posix(), **context)
     return render_html_to_pdf(html)
+
+
+def warm_up() -> None:
+    """Render a tiny document with the CJK font once, so later renders in this process (and in
+    processes forked from it) skip loading the font and xhtml2pdf's machinery."""
+    render_html_to_pdf(
+        '<html><head><style>@font-face { font-family: "QQCJK"; '
+        'src: url("fonts/wqy-microhei.ttc"); } body { font-family: QQCJK; }</style></head>'
+        "<body>清欠 0123456789</body></html>"
+    )
