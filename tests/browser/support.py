@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -95,3 +96,40 @@ def _shot(driver, tmp_path, name: str) -> Path:
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     print(f"screenshot: {shot}")
     return shot
+
+
+def app_env(var: Path, secret: str) -> dict[str, str]:
+    """The environment for the app's processes: a SQLite database and data folder in ``var``."""
+    dropped = ("TEST_DATABASE_URL", "QQ_ENV", "STORAGE_BACKEND", "STORAGE_DIR", "UPLOAD_MAX_BYTES")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    env.update(
+        QQ_VAR_DIR=str(var),
+        DATABASE_URL=f"sqlite:///{var / 'qingqian.db'}",
+        SECRET_KEY=secret,
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict[str, str], var: Path):
+    """The app under gunicorn on a free port; yields its base URL, stops it afterwards."""
+    port = _free_port()
+    log = (var / "gunicorn.log").open("wb")
+    proc = subprocess.Popen(  # noqa: S603 - our own app
+        [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
+         "--no-control-socket", "app:app"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(f"{base}/login", proc)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

@@ -18,7 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.support import ROOT, _flask, _free_port, _need_browser, _wait_until_up
+from tests.browser.support import (
+    ROOT,
+    _flask,
+    _need_browser,
+    app_env,
+    gunicorn,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -45,13 +51,7 @@ def live_server(tmp_path_factory):
     """The app under gunicorn on a free port, with a migrated SQLite database and a finance user."""
     _need_browser()
     var = tmp_path_factory.mktemp("browser-var")
-    env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL", "QQ_ENV")}
-    env.update(
-        QQ_VAR_DIR=str(var),
-        DATABASE_URL=f"sqlite:///{var / 'qingqian.db'}",
-        SECRET_KEY="browser-smoke-secret",
-        PYTHONPATH=str(ROOT),
-    )
+    env = app_env(var, "browser-smoke-secret")
     _flask(env, "db", "upgrade")
     out = _flask(env, "users", "create", USERNAME, "--role", "finance", "--password-stdin",
                  stdin=PASSWORD + "\n")  # fmt: skip
@@ -60,28 +60,8 @@ def live_server(tmp_path_factory):
         [sys.executable, "-c", SEED_ROW], cwd=ROOT, env=env, check=True, timeout=120
     )  # fmt: skip
 
-    port = _free_port()
-    log = (var / "gunicorn.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
-         "--no-control-socket", "app:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(f"{base}/login", proc)
+    with gunicorn(env, var) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def test_finance_logs_in_and_sees_receivables_in_chinese(live_server, browser, tmp_path):

@@ -12,7 +12,6 @@ Skipped when /usr/bin/chromium or /usr/bin/chromedriver is missing, unless REQUI
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -21,12 +20,12 @@ import pytest
 from tests.browser.support import (
     ROOT,
     _flask,
-    _free_port,
     _login,
     _need_browser,
     _set,
     _shot,
-    _wait_until_up,
+    app_env,
+    gunicorn,
 )
 
 pytestmark = pytest.mark.browser
@@ -73,38 +72,15 @@ def cycle_server(tmp_path_factory):
     """The app under gunicorn with a finished 2026-10 monthly run; yields (base URL, ids)."""
     _need_browser()
     var = tmp_path_factory.mktemp("confirmation-browser")
-    env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL", "QQ_ENV")}
-    env.update(
-        QQ_VAR_DIR=str(var),
-        DATABASE_URL=f"sqlite:///{var / 'qingqian.db'}",
-        SECRET_KEY="confirmation-browser-secret",
-        PYTHONPATH=str(ROOT),
-    )
+    env = app_env(var, "confirmation-browser-secret")
     _flask(env, "db", "upgrade")
     seeded = subprocess.run(
         [sys.executable, "-c", SEED], cwd=ROOT, env=env, check=True, timeout=300,
         capture_output=True, text=True,
     )  # fmt: skip
     ids = json.loads(seeded.stdout.strip().splitlines()[-1])
-    port = _free_port()
-    log = (var / "gunicorn.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
-         "--no-control-socket", "app:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(f"{base}/login", proc)
+    with gunicorn(env, var) as base:
         yield base, ids
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def _status(driver) -> str:

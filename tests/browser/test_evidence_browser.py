@@ -28,11 +28,11 @@ import pytest
 
 from tests.browser.support import (
     ROOT,
-    _free_port,
     _login,
     _need_browser,
     _shot,
-    _wait_until_up,
+    app_env,
+    gunicorn,
 )
 
 pytestmark = pytest.mark.browser
@@ -119,40 +119,15 @@ def evidence_server(tmp_path_factory):
     _need_browser()
     var = tmp_path_factory.mktemp("evidence-browser")
     database = var / "qingqian.db"
-    env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL", "QQ_ENV")}
-    for key in ("STORAGE_BACKEND", "STORAGE_DIR", "UPLOAD_MAX_BYTES"):
-        env.pop(key, None)  # the default: local storage under QQ_VAR_DIR
-    env.update(
-        QQ_VAR_DIR=str(var),
-        DATABASE_URL=f"sqlite:///{database}",
-        SECRET_KEY="evidence-browser-secret",
-        PYTHONPATH=str(ROOT),
-    )
+    env = app_env(var, "evidence-browser-secret")
     seeded = subprocess.run(
         [sys.executable, "-c", SEED], cwd=ROOT, env=env, timeout=120, capture_output=True,
         text=True,
     )  # fmt: skip
     assert seeded.returncode == 0, f"seed failed:\n{seeded.stdout}\n{seeded.stderr}"
     ids = json.loads(seeded.stdout.strip().splitlines()[-1])
-    port = _free_port()
-    log = (var / "gunicorn.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
-         "--no-control-socket", "app:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(f"{base}/login", proc)
+    with gunicorn(env, var) as base:
         yield base, ids, database
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def _allow_downloads(driver, folder: Path) -> None:
