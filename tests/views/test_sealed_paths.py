@@ -6,6 +6,7 @@ write-off edit, command line. Each attempt leaves the database as it was and is 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -73,6 +74,12 @@ def client_as(app, *roles, units=()):
     user = helpers.make_user(*roles, units=units)
     helpers.login(client, user.username)
     return client, helpers.csrf_token(client, "/admin/")
+
+
+def stored_files(app) -> set[str]:
+    """The objects in the local evidence storage, by path."""
+    root = Path(app.config["STORAGE_DIR"])
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
 
 def assert_refused(db, built, before, refused_before, response):
@@ -187,6 +194,7 @@ def test_evidence_upload_and_delete_on_a_sealed_case_are_refused(app, db, sealed
     client, token = client_as(app, role)
     case, doc = sealed["case"], sealed["doc"]
     before, refused = state(db, sealed), refusals(db)
+    stored_before = stored_files(app)
     response = client.post(
         f"/admin/evidence/case/{case.id}/",
         data={
@@ -197,6 +205,7 @@ def test_evidence_upload_and_delete_on_a_sealed_case_are_refused(app, db, sealed
         content_type="multipart/form-data",
     )
     assert_refused(db, sealed, before, refused, response)
+    assert stored_files(app) == stored_before  # the refused upload left no bytes behind
     refused = refusals(db)
     response = client.post(f"/admin/evidence/{doc.id}/delete", data={"csrf_token": token})
     assert_refused(db, sealed, before, refused, response)
