@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import unicodedata
@@ -363,6 +364,48 @@ def upload(
     return doc
 
 
+def store_generated(
+    session: Session,
+    case: CollectionCase,
+    data: bytes,
+    *,
+    filename: str,
+    user: Any,
+    note: str | None = None,
+    storage: Storage | None = None,
+) -> EvidenceDocument:
+    """Keep a PDF the system generated for ``case`` (a demand or lawyer's letter) in its file.
+
+    Art.17 counts the collection records among a case's evidence: a letter that was sent
+    proves the demand was made. The caller has already checked that ``user`` may act on the
+    case; the document is recorded as uploaded by them, hashed and verified like any upload.
+    Adds and flushes the row (the caller commits); the bytes are removed if the flush fails.
+    """
+    backend = _storage(storage)
+    stored = backend.put(io.BytesIO(data))
+    doc = EvidenceDocument(
+        company_id=case.company_id,
+        sales_unit_id=case.sales_unit_id,
+        case_id=case.id,
+        doc_type=DocumentType.COLLECTION_RECORD,
+        original_name=clean_filename(filename),
+        storage_key=stored.key,
+        size=stored.size,
+        content_type="application/pdf",
+        sha256=stored.sha256,
+        uploaded_by_id=user.id,
+        uploaded_at=utcnow(),
+        note=note,
+    )
+    session.add(doc)
+    try:
+        session.flush()
+    except Exception:
+        backend.discard(stored.key)
+        raise
+    return doc
+
+
 def _alert(doc: EvidenceDocument, exc: TamperedError, what: str) -> None:
     audit.record_now(
         AuditAction.ALERT,
@@ -436,6 +479,7 @@ __all__ = [
     "sniff",
     "safe_content_type",
     "upload",
+    "store_generated",
     "open_verified",
     "verify",
     "soft_delete",

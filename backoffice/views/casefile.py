@@ -57,7 +57,7 @@ from backoffice.models.evidence import DocumentType, EvidenceDocument
 from backoffice.models.receivable import Receivable, ReceivableStatus
 from backoffice.models.user import User
 from backoffice.permissions import Action, can, scope_filter
-from backoffice.services import audit, cases
+from backoffice.services import audit, cases, evidence
 from backoffice.services.audit import SealedError
 from backoffice.services.formatting import format_money
 from backoffice.services.pdf import PdfError, render_pdf
@@ -629,14 +629,25 @@ class CaseFilePages:
             )
         except PdfError as exc:
             return self._refused(case, f"letter {kind}", str(exc), 500)
+        issued = _("Letter issued; deadline %(d)s.", d=deadline.isoformat())
         db.session.add(
             CollectionAction(
                 case_id=case.id,
                 kind=action_kind,
                 on=today(),
                 user_id=current_user.id,
-                result=_("Letter issued; deadline %(d)s.", d=deadline.isoformat()),
+                result=issued,
             )
+        )
+        # Art.17: the letter sent is part of the case's collection records; the file keeps
+        # the exact bytes handed out (hashed, verified on download, sealed with the case).
+        evidence.store_generated(
+            db.session,
+            case,
+            pdf,
+            filename=f"{title}-{case.case_no}-{today()}.pdf",
+            user=current_user,
+            note=issued,
         )
         audit.record(
             db.session, AuditAction.DOWNLOAD, entity=RESOURCE, entity_id=case.id, detail=title

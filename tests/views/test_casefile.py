@@ -4,6 +4,7 @@ auditor's read-only access, the parts forms, and the demand and lawyer's letter 
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 from datetime import date
@@ -31,7 +32,7 @@ from backoffice.models.case import (
     Strategy,
 )
 from backoffice.models.customer import FinancialStatus
-from backoffice.models.evidence import DocumentType
+from backoffice.models.evidence import DocumentType, EvidenceDocument
 from backoffice.services import cases
 from backoffice.services.calendar import load_year
 from backoffice.views import casefile
@@ -475,6 +476,12 @@ def test_letter_pdf_lists_open_documents_and_records_the_action(
     action = db.session.scalar(select(CollectionAction))
     assert action.kind is action_kind and action.on == TODAY
     assert action.user_id == world["collector"].id
+    # The case file keeps the very letter that was handed out, as a collection record.
+    kept = db.session.scalar(select(EvidenceDocument).where(EvidenceDocument.case_id == case.id))
+    assert kept.doc_type is DocumentType.COLLECTION_RECORD
+    assert kept.original_name == f"{title}-{case.case_no}-{TODAY}.pdf"
+    assert kept.sha256 == hashlib.sha256(response.data).hexdigest()
+    assert kept.uploaded_by_id == world["collector"].id
     if shutil.which("pdftotext") is None:
         pytest.skip("poppler-utils (pdftotext) missing")
     text = pdf_text(response.data, tmp_path)
@@ -491,3 +498,4 @@ def test_letter_with_past_deadline_is_refused(client, db, world):
     )
     assert response.status_code == 400
     assert db.session.scalar(select(func.count()).select_from(CollectionAction)) == 0
+    assert db.session.scalar(select(func.count()).select_from(EvidenceDocument)) == 0
