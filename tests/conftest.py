@@ -63,8 +63,9 @@ def database_url(tmp_path_factory) -> str:
     name = f"{base.database}_gw{worker}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                              {"n": name}).first()
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).first()
         if not exists:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
@@ -104,6 +105,9 @@ def db(app):
 
 
 def _truncate() -> None:
+    from backoffice.services import ledger_cache
+
+    ledger_cache.clear()  # ids restart, so a cached figure must not outlive its test's rows
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with _db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":

@@ -21,7 +21,7 @@ from backoffice.models.customer import Customer
 from backoffice.models.notification import Task
 from backoffice.models.org import Company, SalesUnit
 from backoffice.models.receivable import Payment, PaymentAllocation, Receivable
-from backoffice.permissions import scope_filter
+from backoffice.permissions import scope_filter, unit_restricted
 from backoffice.services import aging, credit
 from backoffice.services.aging import Bucket, DebtClass, ReportBucket
 
@@ -196,8 +196,15 @@ def open_tasks(user: Any, limit: int = 20) -> list[Task]:
     )
 
 
-def dashboard_data(user: Any, as_of: date | None = None) -> dict[str, Any]:
-    """Everything the home page shows, for ``user``'s scope, as of ``as_of`` (default today)."""
+def scope_key(user: Any) -> tuple:
+    """What the figures depend on about ``user``: their company and, for a unit-restricted
+    role, their units. Users with the same key see the same figures and share a cache entry."""
+    units = tuple(sorted(user.unit_ids)) if unit_restricted(user) else None
+    return (user.company_id, units)
+
+
+def dashboard_figures(user: Any, as_of: date | None = None) -> dict[str, Any]:
+    """The money on the home page for ``user``'s scope (``scope_key``), as of ``as_of``."""
     as_of = as_of or date.today()
     scope = scope_filter(Receivable, user)
     rules = aging.debt_class_rules(db.session)
@@ -208,6 +215,18 @@ def dashboard_data(user: Any, as_of: date | None = None) -> dict[str, Any]:
     data["top_customers"] = top_overdue_customers(scope, as_of)
     data["flagged"] = credit.flagged_customers(db.session, scope, as_of, limit=10)
     data["flag_days"] = credit.flag_overdue_days(db.session)
+    return data
+
+
+def with_tasks(figures: dict[str, Any], user: Any, as_of: date) -> dict[str, Any]:
+    """``figures`` plus ``user``'s own open tasks (always read fresh, never cached)."""
+    data = dict(figures)
     data["tasks"] = open_tasks(user)
     data["overdue_tasks"] = sum(1 for t in data["tasks"] if t.due_on and t.due_on < as_of)
     return data
+
+
+def dashboard_data(user: Any, as_of: date | None = None) -> dict[str, Any]:
+    """Everything the home page shows, for ``user``, as of ``as_of`` (default today)."""
+    as_of = as_of or date.today()
+    return with_tasks(dashboard_figures(user, as_of), user, as_of)

@@ -110,6 +110,55 @@ def test_collector_sees_only_their_unit_and_tasks(client, login_as, db):
     assert "¥600.00" in html
 
 
+def test_users_with_the_same_scope_share_the_cached_figures(app, client, db, monkeypatch):
+    """The figures are computed once per scope and ledger version: a second collector of the
+    same unit reuses them; a collector of another unit and finance get their own; a ledger
+    change recomputes. Each user's tasks stay their own."""
+    from backoffice.services import dashboard
+
+    unit_a, unit_b = _ledger(db)
+    calls = []
+    real = dashboard.dashboard_figures
+
+    def counting(user, as_of=None):
+        calls.append(user.username)
+        return real(user, as_of)
+
+    monkeypatch.setattr(dashboard, "dashboard_figures", counting)
+    helpers.make_user("collector", units=[unit_a], username="a1")
+    a2 = helpers.make_user("collector", units=[unit_a], username="a2")
+    helpers.make_user("collector", units=[unit_b], username="b1")
+    helpers.make_user("finance", username="fin")
+    db.session.add(
+        Task(
+            kind=TaskKind.ANSWER_FORM,
+            title="a2 的任务",
+            subject_type="confirmation_form",
+            subject_id=1,
+            assignee_id=a2.id,
+            company_id=unit_a.company_id,
+            due_on=TODAY,
+        )
+    )
+    db.session.commit()
+
+    def page(username):
+        web = helpers.fresh_client(app)
+        helpers.login(web, username)
+        return web.get("/admin/").get_data(as_text=True)
+
+    first, second = page("a1"), page("a2")
+    assert calls == ["a1"]  # a2 shares a1's scope
+    assert "¥600.00" in first and "¥600.00" in second
+    assert "a2 的任务" in second and "a2 的任务" not in first
+    other = page("b1")
+    assert calls == ["a1", "b1"] and "¥4,700.00" in other and "甲客户" not in other
+    assert "¥5,300.00" in page("fin") and calls[-1] == "fin"
+    _pay(db, helpers.make_customer(unit_a, name="丙客户"), "1", TODAY)  # a ledger change
+    page("a2")
+    assert calls[-1] == "a2" and len(calls) == 4
+
+
 def test_dashboard_page_draws_offline_charts(client, login_as, db):
     """The page draws inline SVG charts and loads nothing from another host."""
     _ledger(db)
@@ -152,10 +201,18 @@ def test_missed_deadlines_show_on_the_dashboard(client, db, login_as):
 
     unit = helpers.make_unit()
     collector = helpers.make_user("collector", units=[unit])
-    db.session.add(Task(kind=TaskKind.ANSWER_FORM, title="逾期账款确认表 待答复-过期",
-                        subject_type="confirmation_form", subject_id=1,
-                        assignee_id=collector.id, due_on=date.today() - timedelta(days=3),
-                        company_id=unit.company_id, sales_unit_id=unit.id))
+    db.session.add(
+        Task(
+            kind=TaskKind.ANSWER_FORM,
+            title="逾期账款确认表 待答复-过期",
+            subject_type="confirmation_form",
+            subject_id=1,
+            assignee_id=collector.id,
+            due_on=date.today() - timedelta(days=3),
+            company_id=unit.company_id,
+            sales_unit_id=unit.id,
+        )
+    )
     db.session.commit()
     login_as("finance")
     html = client.get("/admin/").get_data(as_text=True)
