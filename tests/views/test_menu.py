@@ -35,3 +35,12 @@ def test_every_menu_link_opens_for_its_role(client, login_as):
     html = client.get("/admin/").get_data(as_text=True)
     for endpoint in sorted(set(re.findall(r'href="/admin/([a-z_]+)/"', html))):
         assert client.get(f"/admin/{endpoint}/").status_code == 200, endpoint
+
+
+@pytest.mark.parametrize("path", ["/admin/", "/admin/import/", "/admin/leadership/"])
+def test_pages_with_their_own_heading_show_it_once(client, login_as, path):
+    """Custom pages carry their own <h1>; Flask-Admin's automatic title is not added above it."""
+    login_as("finance")
+    html = client.get(path).get_data(as_text=True)
+    assert html.count("<h1") == 1
+    assert '<h4 class="mb-4">' not in html
