@@ -147,9 +147,15 @@ def _init_login(app: Flask) -> None:
 
 
 def _init_templates(app: Flask) -> None:
-    from backoffice.services.formatting import format_amount, format_money, local_datetime
+    from backoffice.services.formatting import (
+        format_amount,
+        format_money,
+        format_percent,
+        local_datetime,
+    )
 
     app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["percent"] = format_percent
     app.jinja_env.filters["amount"] = format_amount
     app.jinja_env.filters["localtime"] = local_datetime
 

@@ -66,6 +66,7 @@ ADMIN = frozenset({R.ADMIN})
 FIN = frozenset({R.ADMIN, R.FINANCE})
 CASE_WORKERS = frozenset({R.ADMIN, R.TEAM_LEAD, R.LEGAL, R.COLLECTOR})
 READ_ONLY = _rule(create=NONE, edit=NONE, delete=NONE)
+LEADERSHIP = frozenset({R.ADMIN, R.LEADER, R.TEAM_LEAD, R.FINANCE, R.AUDITOR})
 
 PERMISSIONS: dict[str, dict[Action, frozenset[R]]] = {
     # Organisation and people
@@ -84,6 +85,10 @@ PERMISSIONS: dict[str, dict[Action, frozenset[R]]] = {
     "column_mapping": _rule(view=FIN | {R.AUDITOR}, create=FIN, edit=FIN, delete=FIN),
     "setting": _rule(view={R.ADMIN, R.FINANCE, R.AUDITOR}, create=ADMIN, edit=ADMIN),
     "target": _rule(view=STAFF, create={R.ADMIN, R.LEADER}, edit={R.ADMIN, R.LEADER}, delete=ADMIN),
+    # Art.9: the month's plan, progress and results, reported to the leadership group
+    "leadership_report": _rule(
+        view=LEADERSHIP, create=NONE, edit=NONE, delete=NONE, download=LEADERSHIP
+    ),
     # Monthly cycle (§3.2)
     "calendar_year": _rule(),
     "calendar_day": _rule(),

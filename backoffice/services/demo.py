@@ -58,6 +58,7 @@ from backoffice.models.receivable import (
     ReceivableStatus,
     ReceivableType,
 )
+from backoffice.models.setting import Target
 from backoffice.models.user import LeaderTitle, RoleName, User
 from backoffice.services import accounts
 from backoffice.services.reference import ensure_reference_data
@@ -298,6 +299,23 @@ class _DemoBuilder:
         self.customers_and_contracts()
         self.ledger()
         self.cases()
+        self.targets()
+
+    def targets(self) -> None:
+        """Art.29: a collection base per unit for each of the last six closed months, so the
+        leadership report shows achievement and excess (leaders set these in System → Targets)."""
+        rows = []
+        month_end = self.today.replace(day=1) - timedelta(days=1)
+        for _ in range(6):
+            period = f"{month_end.year:04d}-{month_end.month:02d}"
+            for unit in self.units:
+                base = (self.money(2_000_000, 12_000_000) / 100_000).quantize(Decimal(1)) * 100_000
+                rows.append(
+                    Target(company_id=unit.company_id, sales_unit_id=unit.id, period=period,
+                           base_amount=base, note="演示数据")
+                )
+            month_end = month_end.replace(day=1) - timedelta(days=1)
+        self.commit(rows)
 
     def org_and_users(self) -> None:
         for code, name, address, phone, bank in COMPANIES:

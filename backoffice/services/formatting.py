@@ -28,3 +28,8 @@ def local_datetime(value: datetime | None) -> str:
     if value is None:
         return ""
     return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_percent(value: Decimal | float | None) -> str:
+    """A ratio as a percentage with one decimal (0.1234 → 12.3%); — when there is none."""
+    return "—" if value is None else f"{Decimal(value) * 100:.1f}%"

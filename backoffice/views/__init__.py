@@ -234,4 +234,12 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(
         ImportView(name=_l("Import from ERP"), category=LEDGER, endpoint="imports", url="import")
     )
+    from backoffice.views.leadership import LeadershipView
+
+    # Art.9: the monthly report to the leadership group (§3.7).
+    admin.add_view(
+        LeadershipView(
+            name=_l("Leadership report"), category=CYCLE, endpoint="leadership", url="leadership"
+        )
+    )
     return admin

@@ -1,0 +1,314 @@
+"""The monthly leadership report (SPEC §3.7): plan, progress and results of a month's collection.
+
+Art.9: the collection team reports its plan, progress and results to the leadership group every
+month. Art.29: the leadership group sets a base (清欠基数) for the overdue debt the team is to
+collect; meeting it meets the target, and what is collected beyond it is excess.
+
+A report covers one calendar month, ``period`` = ``YYYY-MM``, from the close of the month before
+(``opening``) to the last day of the month (``closing``). Everything is computed in SQL within
+the user's row scope, with the same outstanding-at-a-date expression as the monthly overdue
+report (``monthly.snapshot_query``), so the two agree. Read-only.
+
+Figures per sales unit and in total:
+
+- ``opening`` / ``outstanding``: what was owed at the opening and at the closing;
+- ``overdue``: of ``outstanding``, past its due date at the closing (Art.3);
+- ``billed``: receivables issued in the month; ``collected``: payments received in the month,
+  as allocated to receivables; ``overdue_collected``: the part of ``collected`` paid on
+  receivables already overdue when the money arrived, the collection result of Art.29;
+- ``base``: the month's target (``Target``), ``achievement`` = overdue collected / base,
+  ``excess`` = what exceeds the base;
+- KPIs: overdue ratio = overdue / outstanding; collection rate = collected / (opening + billed);
+  DSO = outstanding / billed in the 90 days to the closing × 90.
+
+``migration`` moves the money between aging buckets: each receivable counts in the row of its
+bucket at the opening (``new`` when issued during the month) and in the column of its bucket at
+the closing, or ``settled`` for the part paid during the month.
+
+Like the monthly report, amounts written off are left out at both dates (the ledger keeps the
+written-off amount, not the day it was written off), so a write-off moves no money here.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, func, literal, or_, select, type_coerce
+from sqlalchemy.orm import Session
+
+from backoffice.models.base import Money
+from backoffice.models.org import SalesUnit
+from backoffice.models.receivable import Payment, PaymentAllocation, Receivable, ReceivableStatus
+from backoffice.models.setting import Target
+from backoffice.permissions import scope_filter
+from backoffice.services import aging
+from backoffice.services.aging import Bucket
+
+ZERO = Decimal("0.00")
+DSO_DAYS = 90
+PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+NEW = "new"
+SETTLED = "settled"
+MIGRATION_ROWS = (NEW, *(b.value for b in Bucket))
+MIGRATION_COLUMNS = (*(b.value for b in Bucket), SETTLED)
+LABELS = {NEW: _l("Issued this month"), SETTLED: _l("Paid this month")} | {
+    b.value: b.label for b in Bucket
+}
+
+
+class PeriodError(ValueError):
+    """A period that is not ``YYYY-MM``, or one that has not ended yet."""
+
+
+def _ratio(part: Decimal, whole: Decimal) -> Decimal | None:
+    return (part / whole).quantize(Decimal("0.0001")) if whole else None
+
+
+@dataclass
+class Figures:
+    """One sales unit's month (or the total of several)."""
+
+    name: str
+    base: Decimal | None = None
+    opening: Decimal = ZERO
+    billed: Decimal = ZERO
+    collected: Decimal = ZERO
+    overdue_collected: Decimal = ZERO
+    outstanding: Decimal = ZERO
+    overdue: Decimal = ZERO
+    billed_dso: Decimal = ZERO
+
+    @property
+    def overdue_ratio(self) -> Decimal | None:
+        return _ratio(self.overdue, self.outstanding)
+
+    @property
+    def collection_rate(self) -> Decimal | None:
+        return _ratio(self.collected, self.opening + self.billed)
+
+    @property
+    def dso(self) -> Decimal | None:
+        """Days sales outstanding at the closing (None without sales in the last 90 days)."""
+        if not self.billed_dso:
+            return None
+        return (self.outstanding * DSO_DAYS / self.billed_dso).quantize(Decimal("0.1"))
+
+    @property
+    def achievement(self) -> Decimal | None:
+        """Art.29: overdue debt collected against the base (1 = target met)."""
+        return _ratio(self.overdue_collected, self.base) if self.base else None
+
+    @property
+    def excess(self) -> Decimal | None:
+        """Art.29: what was collected beyond the base (0 when the base was not reached)."""
+        if not self.base:
+            return None
+        return max(self.overdue_collected - self.base, ZERO)
+
+    def add(self, other: Figures) -> None:
+        for name in (
+            "opening",
+            "billed",
+            "collected",
+            "overdue_collected",
+            "outstanding",
+            "overdue",
+            "billed_dso",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class Report:
+    period: str
+    opening: date
+    closing: date
+    units: list[Figures]
+    total: Figures
+    migration: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+
+    @property
+    def start(self) -> date:
+        """The month's first day (``opening`` is the close of the month before)."""
+        return self.opening + timedelta(days=1)
+
+    def migration_total(self, row: str) -> Decimal:
+        return sum(self.migration.get(row, {}).values(), ZERO)
+
+
+def period_dates(period: str, today: date) -> tuple[date, date]:
+    """(opening, closing) of ``period``; refuses a malformed period or a month not yet over."""
+    match = PERIOD_RE.match(period or "")
+    if not match:
+        raise PeriodError(_l("Enter the month as YYYY-MM, for example 2026-10."))
+    year, month = int(match[1]), int(match[2])
+    closing = date(year, month, calendar.monthrange(year, month)[1])
+    if closing >= today:
+        raise PeriodError(_l("%(period)s has not ended yet.", period=period))
+    return date(year, month, 1) - timedelta(days=1), closing
+
+
+def last_closed_period(today: date) -> str:
+    previous = today.replace(day=1) - timedelta(days=1)
+    return f"{previous.year:04d}-{previous.month:02d}"
+
+
+def _sum(expr) -> Any:
+    return type_coerce(func.coalesce(func.sum(expr), literal(ZERO, Money())), Money())
+
+
+def _paid_by(day: date):
+    return (
+        select(
+            PaymentAllocation.receivable_id.label("rid"),
+            func.sum(PaymentAllocation.amount).label("paid"),
+        )
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .where(Payment.received_on <= day)
+        .group_by(PaymentAllocation.receivable_id)
+        .subquery()
+    )
+
+
+def _bucket_at(day: date):
+    """SQL: the aging bucket of a receivable on ``day`` (by its due date)."""
+    due = Receivable.due_date
+    return case(
+        (due >= day, Bucket.NOT_DUE.value),
+        (due >= aging.months_cutoff(day, 3), Bucket.UP_TO_3M.value),
+        (due >= aging.months_cutoff(day, 6), Bucket.M3_TO_6.value),
+        else_=Bucket.OVER_6M.value,
+    )
+
+
+def _balances(session: Session, scope, opening: date, closing: date):
+    """Per unit: outstanding at the opening and closing, and overdue at the closing; and the
+    bucket migration, in one pass over the receivables open at either date."""
+    paid_open, paid_close = _paid_by(opening), _paid_by(closing)
+    at_open = Receivable.amount - func.coalesce(paid_open.c.paid, 0) - Receivable.written_off_amount
+    at_close = (
+        Receivable.amount - func.coalesce(paid_close.c.paid, 0) - Receivable.written_off_amount
+    )
+    issued_before = or_(Receivable.issue_date.is_(None), Receivable.issue_date <= opening)
+    existed = case((issued_before, at_open), else_=literal(ZERO, Money()))
+    start = at_open  # for one issued this month: its amount (nothing was paid before the month)
+    row_bucket = case((issued_before, _bucket_at(opening)), else_=literal(NEW))
+    col_bucket = _bucket_at(closing)
+    overdue_close = case((Receivable.due_date < closing, at_close), else_=None)
+    issued_by_close = or_(Receivable.issue_date.is_(None), Receivable.issue_date <= closing)
+    rows = session.execute(
+        select(
+            Receivable.sales_unit_id,
+            row_bucket,
+            col_bucket,
+            _sum(existed),
+            _sum(case((at_close > 0, at_close), else_=None)),
+            _sum(case((at_close > 0, overdue_close), else_=None)),
+            _sum(case((start > 0, start), else_=None)),
+        )
+        .outerjoin(paid_open, paid_open.c.rid == Receivable.id)
+        .outerjoin(paid_close, paid_close.c.rid == Receivable.id)
+        .where(scope, issued_by_close, Receivable.status != ReceivableStatus.WRITTEN_OFF)
+        .where(or_(at_open > 0, at_close > 0))
+        .group_by(Receivable.sales_unit_id, row_bucket, col_bucket)
+    ).all()
+    per_unit: dict[int | None, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    migration: dict[str, dict[str, Decimal]] = {
+        r: defaultdict(lambda: ZERO) for r in MIGRATION_ROWS
+    }
+    for unit_id, frm, to, opened, closed, overdue, started in rows:
+        unit = per_unit[unit_id]
+        unit["opening"] += opened
+        unit["outstanding"] += closed
+        unit["overdue"] += overdue
+        migration[frm][to] += closed
+        migration[frm][SETTLED] += started - closed
+    return per_unit, {r: dict(v) for r, v in migration.items()}
+
+
+def _flows(session: Session, scope, opening: date, closing: date):
+    """Per unit: billed in the month and in the DSO window; collected, and collected overdue."""
+    in_month = and_(Receivable.issue_date > opening, Receivable.issue_date <= closing)
+    dso_from = closing - timedelta(days=DSO_DAYS)
+    billed = session.execute(
+        select(
+            Receivable.sales_unit_id,
+            _sum(case((in_month, Receivable.amount), else_=None)),
+            _sum(case((Receivable.issue_date > dso_from, Receivable.amount), else_=None)),
+        )
+        .where(scope, Receivable.issue_date > min(opening, dso_from))
+        .where(Receivable.issue_date <= closing)
+        .group_by(Receivable.sales_unit_id)
+    ).all()
+    collected = session.execute(
+        select(
+            Receivable.sales_unit_id,
+            _sum(PaymentAllocation.amount),
+            # Art.29: money on a receivable already past due when it arrived is collected overdue
+            _sum(
+                case(
+                    (Receivable.due_date < Payment.received_on, PaymentAllocation.amount),
+                    else_=None,
+                )
+            ),
+        )
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .join(Receivable, Receivable.id == PaymentAllocation.receivable_id)
+        .where(scope, Payment.received_on > opening, Payment.received_on <= closing)
+        .group_by(Receivable.sales_unit_id)
+    ).all()
+    out: dict[int | None, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for unit_id, month, window in billed:
+        out[unit_id]["billed"] += month
+        out[unit_id]["billed_dso"] += window
+    for unit_id, paid, overdue in collected:
+        out[unit_id]["collected"] += paid
+        out[unit_id]["overdue_collected"] += overdue
+    return out
+
+
+def _targets(session: Session, user: Any, period: str) -> dict[int | None, Decimal]:
+    """The month's bases by unit (None: the whole team), within the user's company."""
+    query = select(Target.sales_unit_id, func.sum(Target.base_amount)).where(
+        Target.period == period
+    )
+    if getattr(user, "company_id", None) is not None:
+        query = query.where(Target.company_id == user.company_id)
+    return {unit: amount for unit, amount in session.execute(query.group_by(Target.sales_unit_id))}
+
+
+def build(session: Session, user: Any, period: str, today: date) -> Report:
+    """The report for ``period`` as ``user`` may see it (their row scope)."""
+    opening, closing = period_dates(period, today)
+    scope = scope_filter(Receivable, user)
+    balances, migration = _balances(session, scope, opening, closing)
+    flows = _flows(session, scope, opening, closing)
+    targets = _targets(session, user, period)
+    unit_ids = set(balances) | set(flows)
+    names = dict(
+        session.execute(
+            select(SalesUnit.id, SalesUnit.name).where(SalesUnit.id.in_(unit_ids - {None}))
+        ).all()
+    )
+    units = []
+    for unit_id in unit_ids:
+        figures = Figures(name=names.get(unit_id, "—"), base=targets.get(unit_id))
+        for source in (balances.get(unit_id, {}), flows.get(unit_id, {})):
+            for key, value in source.items():
+                setattr(figures, key, getattr(figures, key) + value)
+        units.append(figures)
+    units.sort(key=lambda f: (-f.overdue, f.name))
+    total = Figures(name=str(_l("Total")))
+    for figures in units:
+        total.add(figures)
+    unit_bases = [v for k, v in targets.items() if k is not None]
+    # Art.29: the team's base if one is set for the month, else the units' bases added up
+    total.base = targets.get(None) or (sum(unit_bases, ZERO) if unit_bases else None)
+    return Report(period, opening, closing, units, total, migration)

@@ -1,0 +1,84 @@
+"""The leadership report page and PDF: who may open them, what they show, the PDF's text."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+from sqlalchemy import select
+
+from backoffice.models import AuditLog
+from tests.services.test_leadership import ledger  # noqa: F401  (the hand-checked fixture)
+
+URL = "/admin/leadership/"
+
+
+@pytest.mark.usefixtures("ledger")
+@pytest.mark.parametrize("role", ["leader", "team_lead", "finance", "admin", "auditor"])
+def test_readers_see_the_month_by_unit_with_kpis(client, login_as, role):
+    login_as(role)
+    response = client.get(URL, query_string={"period": "2026-10"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    for expected in ("华东事业部", "华南事业部", "¥1,100.00", "133.3%", "30.8%", "123.8"):
+        assert expected in html, expected
+    assert 'href="/admin/leadership/2026-10.pdf"' in html
+    assert 'href="/admin/leadership/"' in client.get("/admin/").get_data(as_text=True)  # menu
+
+
+@pytest.mark.parametrize("role", ["collector", "legal", "credit"])
+def test_other_roles_are_refused_and_not_shown_the_menu(client, login_as, db, role):
+    login_as(role)
+    assert client.get(URL, query_string={"period": "2026-10"}).status_code == 403
+    assert client.get(f"{URL}2026-10.pdf").status_code == 403
+    assert 'href="/admin/leadership/"' not in client.get("/admin/").get_data(as_text=True)
+
+
+def test_without_a_month_it_shows_the_last_closed_one(client, login_as, db):
+    login_as("leader")
+    html = client.get(URL).get_data(as_text=True)
+    assert 'type="month"' in html and 'id="table-leadership-units"' in html
+
+
+@pytest.mark.parametrize("period", ["2026-13", "十月", "2999-01"])
+def test_a_bad_month_gets_a_clear_message(client, login_as, db, period):
+    login_as("leader")
+    response = client.get(URL, query_string={"period": period})
+    assert response.status_code == 400
+    assert 'id="table-leadership-units"' not in response.get_data(as_text=True)
+    assert client.get(f"{URL}{period}.pdf").status_code in (400, 404)
+
+
+@pytest.mark.usefixtures("ledger")
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+def test_pdf_gives_back_units_amounts_and_rates_with_an_embedded_font(
+    client, login_as, db, tmp_path
+):
+    login_as("leader")
+    response = client.get(f"{URL}2026-10.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert "attachment" in response.headers["Content-Disposition"]
+    path = tmp_path / "report.pdf"
+    path.write_bytes(response.data)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    for expected in (
+        "清欠工作月报",
+        "2026-10-01",
+        "2026-10-31",
+        "华东事业部",
+        "华南事业部",
+        "1,100.00",
+        "3,100.00",
+        "133.3%",
+        "123.8",
+        "账龄迁移",
+        "第 1 页",
+    ):
+        assert expected in text, expected
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True).stdout
+    assert any("WenQuanYi" in line and " yes yes " in line for line in fonts.splitlines())
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.entity == "leadership_report"))
+    assert entry.action == "download" and "2026-10" in entry.detail
