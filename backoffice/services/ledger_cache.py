@@ -24,7 +24,7 @@ KEY = "ledger_version"
 LEDGER_TABLES = frozenset({
     "receivable", "payment", "payment_allocation", "customer", "credit_event",
     "collection_case", "litigation", "writeoff_application", "sales_unit", "company",
-    "setting",
+    "setting", "target",
 })
 _MAX_ENTRIES = 256
 _cache: OrderedDict[tuple, Any] = OrderedDict()

@@ -22,6 +22,8 @@ from backoffice.models.base import SHANGHAI
 from backoffice.models.org import Company
 from backoffice.permissions import Action, can
 from backoffice.services import audit, leadership
+from backoffice.services.dashboard import scope_key
+from backoffice.services.ledger_cache import cached
 from backoffice.services.pdf import PdfError, render_pdf
 from backoffice.views.base import deny
 
@@ -44,7 +46,16 @@ class LeadershipView(BaseView):
         return deny(RESOURCE, Action.VIEW)
 
     def _report(self, period: str) -> leadership.Report:
-        return leadership.build(db.session, current_user, period, today())
+        """The report, cached like the dashboard: per scope and ledger version (a new payment,
+        receivable or target recomputes it)."""
+        day = today()
+        leadership.period_dates(period, day)  # refuse a bad period before looking in the cache
+        return cached(
+            db.session,
+            ("leadership", scope_key(current_user), period),
+            day,
+            lambda: leadership.build(db.session, current_user, period, day),
+        )
 
     @expose("/")
     def index(self):

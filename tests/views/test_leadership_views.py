@@ -82,3 +82,36 @@ def test_pdf_gives_back_units_amounts_and_rates_with_an_embedded_font(
     assert any("WenQuanYi" in line and " yes yes " in line for line in fonts.splitlines())
     entry = db.session.scalar(select(AuditLog).where(AuditLog.entity == "leadership_report"))
     assert entry.action == "download" and "2026-10" in entry.detail
+
+
+def test_a_new_target_or_payment_shows_at_once(client, login_as, db):
+    """The page is cached per ledger version: a base set or a payment recorded after a first
+    view changes the next view."""
+    from datetime import date
+    from decimal import Decimal
+
+    from backoffice.models.setting import Target
+    from tests import helpers
+    from tests.services.test_leadership import pay
+
+    unit = helpers.make_unit(name="华东事业部")
+    receivable = helpers.make_receivable(
+        helpers.make_customer(unit), "1000", date(2026, 8, 31), issue_date=date(2026, 8, 1)
+    )
+    login_as("leader")
+    html = client.get(URL, query_string={"period": "2026-10"}).get_data(as_text=True)
+    assert "¥250.00" not in html
+    db.session.add(
+        Target(
+            company_id=unit.company_id,
+            sales_unit_id=unit.id,
+            period="2026-10",
+            base_amount=Decimal("500"),
+        )
+    )
+    db.session.commit()
+    html = client.get(URL, query_string={"period": "2026-10"}).get_data(as_text=True)
+    assert "¥500.00" in html and "¥250.00" not in html
+    pay(db, receivable, "250", date(2026, 10, 9))
+    html = client.get(URL, query_string={"period": "2026-10"}).get_data(as_text=True)
+    assert "¥500.00" in html and "¥250.00" in html and "50.0%" in html
