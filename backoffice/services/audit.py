@@ -157,8 +157,15 @@ def entry_hash(row: dict[str, Any]) -> str:
 
 def _append(session: Session, entries: list[dict[str, Any]]) -> None:
     conn = session.connection()
+    # Read the chain's head and append under the database's write lock, or two processes
+    # appending at once both take the same next seq and one fails (seen with 2 RQ workers).
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    elif conn.dialect.name == "sqlite":
+        # SQLite takes its single write lock at a transaction's first write, not at its reads:
+        # a write that changes nothing takes it (waiting busy_timeout for another writer)
+        # before the head is read, so the read sees the latest committed entry.
+        conn.execute(text("UPDATE audit_log SET seq = seq WHERE 0"))
     last = conn.execute(
         select(AuditLog.seq, AuditLog.hash).order_by(AuditLog.seq.desc()).limit(1)
     ).first()

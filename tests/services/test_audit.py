@@ -125,3 +125,40 @@ def test_audit_log_views_refuse_edit_and_delete_even_for_admin(admin):
     after = [(e.seq, e.hash) for e in entries() if e.action != "denied"]
     assert after[: len(before)] == before
     assert audit.verify_chain(_db.session) == []
+
+
+def test_concurrent_appends_from_separate_processes_keep_one_chain(app, db):
+    """Two processes appending at once (two RQ workers, a worker and the web app) each read the
+    chain's head and append; the head must be read under the write lock, or both take the same
+    seq and one transaction fails. Each process appends entries while the other does."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    db.engine.dispose()  # the children open their own connections
+    start = ctx.Event()
+    procs = [ctx.Process(target=_append_many, args=(app, start, n)) for n in range(2)]
+    for proc in procs:
+        proc.start()
+    start.set()
+    for proc in procs:
+        proc.join(120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    rows = db.session.scalars(select(AuditLog).order_by(AuditLog.seq)).all()
+    assert len(rows) == 2 * APPENDS
+    assert [r.seq for r in rows] == list(range(1, 2 * APPENDS + 1))
+    assert audit.verify_chain(db.session) == []
+
+
+APPENDS = 150
+
+
+def _append_many(app, start, n: int) -> None:
+    import os
+
+    with app.app_context():
+        _db.engine.dispose(close=False)  # never touch the parent's connections
+        start.wait(30)
+        for i in range(APPENDS):
+            audit.record(_db.session, "job", entity="test", entity_id=f"{n}-{i}", detail="race")
+            _db.session.commit()
+    os._exit(0)
