@@ -20,14 +20,15 @@ from typing import Any
 
 from flask import has_request_context, request
 from flask_babel import gettext
-from sqlalchemy import event, insert, inspect, select, text
+from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from backoffice.models.audit import AuditAction, AuditLog
 from backoffice.models.base import utcnow
+from backoffice.services.locks import serialize
 
 GENESIS = "0" * 64
-_PG_LOCK_KEY = 0x71_71_A0_D1  # serialises appends to the chain on PostgreSQL
+_LOCK_KEY = 0x71_71_A0_D1  # serialises appends to the chain
 
 # Tables whose rows are not audited: the trail itself and pure bookkeeping of logins.
 _NOT_AUDITED = {"audit_log", "login_throttle"}
@@ -156,16 +157,10 @@ def entry_hash(row: dict[str, Any]) -> str:
 
 
 def _append(session: Session, entries: list[dict[str, Any]]) -> None:
+    # Read the chain's head and append under a lock, or two processes appending at once both
+    # take the same next seq and one fails (seen with two RQ workers on SQLite).
+    serialize(session, _LOCK_KEY)
     conn = session.connection()
-    # Read the chain's head and append under the database's write lock, or two processes
-    # appending at once both take the same next seq and one fails (seen with 2 RQ workers).
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-    elif conn.dialect.name == "sqlite":
-        # SQLite takes its single write lock at a transaction's first write, not at its reads:
-        # a write that changes nothing takes it (waiting busy_timeout for another writer)
-        # before the head is read, so the read sees the latest committed entry.
-        conn.execute(text("UPDATE audit_log SET seq = seq WHERE 0"))
     last = conn.execute(
         select(AuditLog.seq, AuditLog.hash).order_by(AuditLog.seq.desc()).limit(1)
     ).first()

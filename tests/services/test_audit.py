@@ -162,3 +162,40 @@ def _append_many(app, start, n: int) -> None:
             audit.record(_db.session, "job", entity="test", entity_id=f"{n}-{i}", detail="race")
             _db.session.commit()
     os._exit(0)
+
+
+def test_concurrent_numbering_gives_consecutive_numbers(app, db):
+    """Two processes numbering at once (two users filing write-offs, an escalation job and a
+    team lead) get distinct consecutive numbers; none fails on the unique column."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    db.engine.dispose()
+    start = ctx.Event()
+    procs = [ctx.Process(target=_number_many, args=(app, start)) for _ in range(2)]
+    for proc in procs:
+        proc.start()
+    start.set()
+    for proc in procs:
+        proc.join(120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    codes = sorted(db.session.scalars(select(Company.code)))
+    assert codes == [f"T2026-{n:05d}" for n in range(1, 2 * NUMBERS + 1)]
+
+
+NUMBERS = 60
+
+
+def _number_many(app, start) -> None:
+    import os
+
+    from backoffice.services.numbering import next_number
+
+    with app.app_context():
+        _db.engine.dispose(close=False)
+        start.wait(30)
+        for _ in range(NUMBERS):
+            code = next_number(_db.session, Company.code, "T", 2026)
+            _db.session.add(Company(code=code, name=f"编号测试 {code}"))
+            _db.session.commit()
+    os._exit(0)
