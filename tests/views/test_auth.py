@@ -175,6 +175,9 @@ def test_cookies_are_secure_in_production(app):
 
             _db.session.remove()
             _truncate()
+            # This app has its own engine: close its pooled connections now, or the garbage
+            # collector closes them later, in whichever test happens to be running then.
+            _db.engine.dispose()
 
 
 def _change(client, current, new, confirm=None):
