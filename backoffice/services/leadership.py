@@ -14,8 +14,9 @@ Figures per sales unit and in total:
 - ``opening`` / ``outstanding``: what was owed at the opening and at the closing;
 - ``overdue``: of ``outstanding``, past its due date at the closing (Art.3);
 - ``billed``: receivables issued in the month; ``collected``: payments received in the month,
-  as allocated to receivables; ``overdue_collected``: the part of ``collected`` paid on
-  receivables already overdue when the money arrived, the collection result of Art.29;
+  as allocated to receivables (credit notes lower the balances but are not collections);
+  ``overdue_collected``: the part of ``collected`` paid on receivables already overdue when
+  the money arrived, the collection result of Art.29;
 - ``base``: the month's target (``Target``), ``achievement`` = overdue collected / base,
   ``excess`` = what exceeds the base;
 - KPIs: overdue ratio = overdue / outstanding; collection rate = collected / (opening + billed);
@@ -23,7 +24,7 @@ Figures per sales unit and in total:
 
 ``migration`` moves the money between aging buckets: each receivable counts in the row of its
 bucket at the opening (``new`` when issued during the month) and in the column of its bucket at
-the closing, or ``settled`` for the part paid during the month.
+the closing, or ``settled`` for the part paid or credited during the month.
 
 Like the monthly report, amounts written off are left out at both dates (the ledger keeps the
 written-off amount, not the day it was written off), so a write-off moves no money here.
@@ -45,7 +46,13 @@ from sqlalchemy.orm import Session
 
 from backoffice.models.base import Money
 from backoffice.models.org import SalesUnit
-from backoffice.models.receivable import Payment, PaymentAllocation, Receivable, ReceivableStatus
+from backoffice.models.receivable import (
+    Payment,
+    PaymentAllocation,
+    PaymentKind,
+    Receivable,
+    ReceivableStatus,
+)
 from backoffice.models.setting import Target
 from backoffice.permissions import scope_filter
 from backoffice.services import aging
@@ -58,7 +65,7 @@ NEW = "new"
 SETTLED = "settled"
 MIGRATION_ROWS = (NEW, *(b.value for b in Bucket))
 MIGRATION_COLUMNS = (*(b.value for b in Bucket), SETTLED)
-LABELS = {NEW: _l("Issued this month"), SETTLED: _l("Paid this month")} | {
+LABELS = {NEW: _l("Issued this month"), SETTLED: _l("Paid or credited this month")} | {
     b.value: b.label for b in Bucket
 }
 
@@ -262,6 +269,8 @@ def _flows(session: Session, scope, opening: date, closing: date):
         .join(Payment, Payment.id == PaymentAllocation.payment_id)
         .join(Receivable, Receivable.id == PaymentAllocation.receivable_id)
         .where(scope, Payment.received_on > opening, Payment.received_on <= closing)
+        # Money received: a credit note lowers what is owed but collects nothing
+        .where(Payment.kind == PaymentKind.PAYMENT)
         .group_by(Receivable.sales_unit_id)
     ).all()
     out: dict[int | None, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from sqlalchemy import select
 
 from backoffice.models.receivable import PaymentAllocation
 from backoffice.models.setting import Target
@@ -145,3 +146,20 @@ def test_an_empty_ledger_gives_zeros_not_errors(db):
     assert report.units == [] and report.total.outstanding == 0
     assert report.total.overdue_ratio is None and report.total.collection_rate is None
     assert report.total.base is None and report.total.achievement is None
+
+
+def test_a_credit_note_lowers_the_balance_but_is_not_collected(db, ledger):
+    """A credit note in the month reduces what is owed (and shows as settled in the migration)
+    but is no collection: neither collected nor counted against the base."""
+    from backoffice.models.receivable import PaymentKind, Receivable
+
+    unit_a, _ = ledger
+    r2 = db.session.scalar(select(Receivable).where(Receivable.amount == D("500")))
+    credit = pay(db, r2, "50", date(2026, 10, 28))
+    credit.kind = PaymentKind.CREDIT_NOTE
+    db.session.commit()
+    report = leadership.build(db.session, helpers.make_user("finance"), "2026-10", TODAY)
+    a = next(u for u in report.units if u.name == "华东事业部")
+    assert a.outstanding == D("1050") and a.overdue == D("1050")
+    assert a.collected == D("700") and a.overdue_collected == D("400")
+    assert report.migration["not_due"] == {"le_3m": D("450"), "settled": D("50")}
