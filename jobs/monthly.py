@@ -5,7 +5,7 @@ running again after a worker was killed, leaves exactly one of each."""
 from __future__ import annotations
 
 from backoffice.extensions import db
-from backoffice.services import monthly
+from backoffice.services import monthly, notify
 from jobs import QUEUE_REPORTS, enqueue, job, make_job_id, set_progress
 
 STATEMENT_CHUNK = 50  # customers per statement job: small enough that workers share evenly
@@ -20,6 +20,9 @@ def run_period(period: str, *, inline: bool = False) -> dict:
         monthly.build_unit_report(db.session, run, unit, p)
         monthly.build_confirmation_form(db.session, run, unit, p)
         set_progress(int(40 * i / max(1, len(units))), f"{unit.name}: report and form")
+    # Art.9: the month just closed can now be reported to the leadership group.
+    notify.notify_leadership_report(db.session, f"{p.as_of.year:04d}-{p.as_of.month:02d}")
+    db.session.commit()
     customer_ids = monthly.statement_customer_ids(db.session, p.as_of)
     chunks = [
         customer_ids[i : i + STATEMENT_CHUNK] for i in range(0, len(customer_ids), STATEMENT_CHUNK)

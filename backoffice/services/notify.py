@@ -177,3 +177,21 @@ def notify_form_issued(session: Session, form) -> None:
         link,
         dedup_key=f"form-issued:{form.id}",
     )
+
+
+def notify_leadership_report(session: Session, month: str) -> None:
+    """Art.9: each month the collection team reports plan, progress and results to the
+    leadership group. When the monthly run starts, leaders and team leads are told that the
+    report for ``month`` (the month just closed, ``YYYY-MM``) can be read. Once per month."""
+    readers = {
+        *users_with_role(session, RoleName.LEADER),
+        *users_with_role(session, RoleName.TEAM_LEAD),
+    }
+    notify(
+        session,
+        readers,
+        f"清欠工作月报 {month} 可查阅",
+        "本月清欠计划、进展与成果：清欠基数完成情况、回款、逾期率、回款率、周转天数与账龄迁移。",
+        f"/admin/leadership/?period={month}",
+        dedup_key=f"leadership-report:{month}",
+    )

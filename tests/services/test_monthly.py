@@ -20,6 +20,7 @@ from backoffice.services import monthly
 from backoffice.services.calendar import CalendarMissing, load_year
 from backoffice.services.storage import get_storage
 from jobs.monthly import run_period
+from tests import helpers
 
 HAS_POPPLER = subprocess.run(["which", "pdftotext"], capture_output=True).returncode == 0
 
@@ -70,6 +71,21 @@ def test_run_creates_one_of_each_and_is_idempotent(ledger, db, app):
     # The unit's collector has a task and an inbox message, once.
     assert db.session.scalar(select(func.count()).select_from(Task)) == 2
     assert db.session.scalar(select(func.count()).select_from(Notification)) == 2
+
+
+def test_leaders_and_team_leads_are_told_the_month_can_be_reported_once(ledger, db):
+    """Art.9: the run for November tells leaders and team leads that October's leadership
+    report can be read, with a link to it; a second run tells nobody again."""
+    leader, lead = helpers.make_user("leader"), helpers.make_user("team_lead")
+    finance = helpers.make_user("finance")
+    run_period("2026-11", inline=True)
+    run_period("2026-11", inline=True)
+    notes = db.session.scalars(
+        select(Notification).where(Notification.link == "/admin/leadership/?period=2026-10")
+    ).all()
+    assert sorted(n.user_id for n in notes) == sorted([leader.id, lead.id])
+    assert all("清欠工作月报 2026-10" in n.title for n in notes)
+    assert finance.id not in {n.user_id for n in notes}
 
 
 def test_a_crash_midway_is_completed_by_a_rerun(ledger, db):
