@@ -19,14 +19,13 @@ Every POST carries the CSRF token (Flask-WTF's global ``CSRFProtect``).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import abort, flash, redirect, request, send_file, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -61,7 +60,7 @@ from backoffice.services import audit, cases, evidence
 from backoffice.services.audit import SealedError
 from backoffice.services.formatting import format_money
 from backoffice.services.pdf import PdfError, render_pdf
-from backoffice.views.base import deny
+from backoffice.views.base import attachment, deny
 from backoffice.views.confirmation import send_stored
 
 RESOURCE = "collection_case"
@@ -653,17 +652,7 @@ class CaseFilePages:
             db.session, AuditAction.DOWNLOAD, entity=RESOURCE, entity_id=case.id, detail=title
         )
         db.session.commit()
-        response = send_file(
-            io.BytesIO(pdf),
-            mimetype=PDF,
-            as_attachment=True,
-            download_name=f"{title}-{case.case_no}.pdf",
-            conditional=False,
-            etag=False,
-            max_age=0,
-        )
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return attachment(pdf, f"{title}-{case.case_no}.pdf", PDF)
 
 
 def _parse_date(value: Any) -> date | None:

@@ -17,11 +17,10 @@ answers 404); every POST carries the CSRF token (Flask-WTF's global ``CSRFProtec
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 from typing import Any
 
-from flask import abort, flash, redirect, request, send_file, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -44,7 +43,7 @@ from backoffice.permissions import Action, can
 from backoffice.services import audit
 from backoffice.services import confirmation as conf
 from backoffice.services.storage import StorageError, get_storage
-from backoffice.views.base import deny
+from backoffice.views.base import attachment, deny
 
 ANSWER_FIELDS = (
     "reason_class",
@@ -77,17 +76,7 @@ def send_stored(
         db.session, AuditAction.DOWNLOAD, entity=entity, entity_id=entity_id, detail=download_name
     )
     db.session.commit()
-    response = send_file(
-        io.BytesIO(data),
-        mimetype=mimetype,
-        as_attachment=True,
-        download_name=download_name,
-        conditional=False,
-        etag=False,
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return attachment(data, download_name, mimetype)
 
 
 LINK = "btn btn-sm btn-link"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -22,7 +22,7 @@ from backoffice.models.writeoff import WriteOffApplication
 from backoffice.permissions import Action, can, scope_filter
 from backoffice.services import evidence
 from backoffice.services.storage import TamperedError
-from backoffice.views.base import deny
+from backoffice.views.base import attachment, deny
 
 RESOURCE = evidence.RESOURCE
 OWNERS = {"case": CollectionCase, "writeoff": WriteOffApplication}
@@ -164,18 +164,7 @@ class EvidenceView(BaseView):
             # never closes the response; larger ones stream (the WSGI server closes them).
             with data:
                 data = io.BytesIO(data.read())
-        response = send_file(
-            data,
-            mimetype=evidence.safe_content_type(doc.content_type),
-            as_attachment=True,  # never inline, whatever the type
-            download_name=doc.original_name,  # filename*=UTF-8''... keeps Chinese names
-            conditional=False,
-            etag=False,
-            max_age=0,
-        )
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Content-Security-Policy"] = "sandbox"
-        response.headers["Cache-Control"] = "no-store"
+        response = attachment(data, doc.original_name, evidence.safe_content_type(doc.content_type))
         response.content_length = doc.size
         return response
 

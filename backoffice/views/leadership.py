@@ -7,10 +7,9 @@ audited.
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime
 
-from flask import flash, request, send_file
+from flask import flash, request
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -25,7 +24,7 @@ from backoffice.services import audit, leadership
 from backoffice.services.dashboard import scope_key
 from backoffice.services.ledger_cache import cached
 from backoffice.services.pdf import PdfError, render_pdf
-from backoffice.views.base import deny
+from backoffice.views.base import attachment, deny
 
 RESOURCE = "leadership_report"
 
@@ -105,14 +104,4 @@ class LeadershipView(BaseView):
         name = f"清欠工作月报-{report.period}.pdf"
         audit.record(db.session, AuditAction.DOWNLOAD, entity=RESOURCE, detail=name)
         db.session.commit()
-        response = send_file(
-            io.BytesIO(data),
-            mimetype="application/pdf",
-            as_attachment=True,
-            download_name=name,
-            conditional=False,
-            etag=False,
-            max_age=0,
-        )
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return attachment(data, name, "application/pdf")

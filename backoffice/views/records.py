@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import zipfile
 
-from flask import abort, send_file, url_for
+from flask import abort, url_for
 from flask_admin import expose
 from markupsafe import Markup
 from sqlalchemy import select
@@ -26,7 +26,7 @@ from backoffice.models.audit import AuditAction
 from backoffice.permissions import Action
 from backoffice.services import archive, audit
 from backoffice.services.storage import StorageError, get_storage
-from backoffice.views.base import SecuredModelView, deny
+from backoffice.views.base import SecuredModelView, attachment, deny
 from backoffice.views.fastlist import FastListMixin
 
 ZIP_SPOOL_BYTES = 16 * 1024 * 1024  # packages larger than this are spooled to disk
@@ -35,23 +35,6 @@ IN_MEMORY_BYTES = 8 * 1024 * 1024  # files up to this size are served from memor
 
 class ReadOnlyView(SecuredModelView):
     column_display_actions = True
-
-
-def _attachment(data, name: str, mimetype: str):
-    """``data`` as a download that never renders in the browser."""
-    response = send_file(
-        data,
-        mimetype=mimetype,
-        as_attachment=True,  # never inline, whatever the type
-        download_name=name,  # filename*=UTF-8''... keeps Chinese names
-        conditional=False,
-        etag=False,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox"
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _zip_names(items: list[ArchiveItem]) -> dict[int, str]:
@@ -184,7 +167,7 @@ class ArchiveRecordView(FastListMixin, ReadOnlyView):
                 data = io.BytesIO(data.read())
         self._downloaded(record, f"manifest row {item.seq} {item.name} sha256={item.sha256}")
         # The type is not trusted for rendering: attachment + nosniff whatever it is.
-        return _attachment(data, item.name, "application/octet-stream")
+        return attachment(data, item.name, "application/octet-stream")
 
     @expose("/file/<int:id>/summary.pdf")
     def summary(self, id: int):
@@ -198,7 +181,7 @@ class ArchiveRecordView(FastListMixin, ReadOnlyView):
         with data:
             data = io.BytesIO(data.read())  # a summary is a few pages
         self._downloaded(record, f"summary PDF sha256={record.summary_sha256}")
-        return _attachment(data, f"{record.archive_no}-summary.pdf", "application/pdf")
+        return attachment(data, f"{record.archive_no}-summary.pdf", "application/pdf")
 
     @expose("/file/<int:id>/package.zip")
     def package(self, id: int):
@@ -263,7 +246,7 @@ class ArchiveRecordView(FastListMixin, ReadOnlyView):
                 out = io.BytesIO(out.read())
         out.seek(0)
         self._downloaded(record, f"package ({len(names)} document(s))")
-        return _attachment(out, f"{record.archive_no}.zip", "application/zip")
+        return attachment(out, f"{record.archive_no}.zip", "application/zip")
 
 
 class ArchiveItemView(ReadOnlyView):

@@ -22,12 +22,11 @@ the CSRF token (Flask-WTF's global ``CSRFProtect``).
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import abort, flash, redirect, request, send_file, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -56,7 +55,7 @@ from backoffice.permissions import Action, can, scope_filter
 from backoffice.services import audit
 from backoffice.services import writeoff as wo
 from backoffice.services.audit import SealedError
-from backoffice.views.base import deny
+from backoffice.views.base import attachment, deny
 
 RESOURCE = "writeoff_application"
 PDF = "application/pdf"
@@ -547,17 +546,7 @@ class WriteOffFlow:
             detail=f"{app.app_no}.pdf",
         )
         db.session.commit()
-        response = send_file(
-            io.BytesIO(data),
-            mimetype=PDF,
-            as_attachment=True,
-            download_name=f"呆账核销申请表-{app.app_no}.pdf",
-            conditional=False,
-            etag=False,
-            max_age=0,
-        )
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return attachment(data, f"呆账核销申请表-{app.app_no}.pdf", PDF)
 
 
 def render_application_pdf(app: WriteOffApplication) -> bytes:
