@@ -339,21 +339,32 @@ def upload(
                 mb=f"{exc.limit / 1024 / 1024:g}",
             )
         ) from exc
-    doc = EvidenceDocument(
+    return _record(
+        session,
+        backend,
+        stored,
         company_id=owner.company_id,
         sales_unit_id=owner.sales_unit_id,
         case_id=case_id,
         writeoff_id=writeoff_id,
         doc_type=doc_type,
         original_name=name,
-        storage_key=stored.key,
-        size=stored.size,
         content_type=found[0].content_type,
-        sha256=stored.sha256,
         uploaded_by_id=user.id,
-        uploaded_at=utcnow(),
         previous_version_id=previous.id if previous is not None else None,
         note=note,
+    )
+
+
+def _record(session: Session, backend: Storage, stored: Any, **fields: Any) -> EvidenceDocument:
+    """Add the row of an object just stored, and flush it; the bytes go if the flush fails
+    (a refused seal, a lost foreign key), so no object is left without its row."""
+    doc = EvidenceDocument(
+        storage_key=stored.key,
+        size=stored.size,
+        sha256=stored.sha256,
+        uploaded_at=utcnow(),
+        **fields,
     )
     session.add(doc)
     try:
@@ -382,28 +393,19 @@ def store_generated(
     Adds and flushes the row (the caller commits); the bytes are removed if the flush fails.
     """
     backend = _storage(storage)
-    stored = backend.put(io.BytesIO(data))
-    doc = EvidenceDocument(
+    return _record(
+        session,
+        backend,
+        backend.put(io.BytesIO(data)),
         company_id=case.company_id,
         sales_unit_id=case.sales_unit_id,
         case_id=case.id,
         doc_type=DocumentType.COLLECTION_RECORD,
         original_name=clean_filename(filename),
-        storage_key=stored.key,
-        size=stored.size,
         content_type="application/pdf",
-        sha256=stored.sha256,
         uploaded_by_id=user.id,
-        uploaded_at=utcnow(),
         note=note,
     )
-    session.add(doc)
-    try:
-        session.flush()
-    except Exception:
-        backend.discard(stored.key)
-        raise
-    return doc
 
 
 def _alert(doc: EvidenceDocument, exc: TamperedError, what: str) -> None:
