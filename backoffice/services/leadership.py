@@ -57,6 +57,7 @@ from backoffice.models.setting import Target
 from backoffice.permissions import scope_filter
 from backoffice.services import aging
 from backoffice.services.aging import Bucket
+from backoffice.services.monthly import paid_by
 
 ZERO = Decimal("0.00")
 DSO_DAYS = 90
@@ -171,19 +172,6 @@ def _sum(expr) -> Any:
     return type_coerce(func.coalesce(func.sum(expr), literal(ZERO, Money())), Money())
 
 
-def _paid_by(day: date):
-    return (
-        select(
-            PaymentAllocation.receivable_id.label("rid"),
-            func.sum(PaymentAllocation.amount).label("paid"),
-        )
-        .join(Payment, Payment.id == PaymentAllocation.payment_id)
-        .where(Payment.received_on <= day)
-        .group_by(PaymentAllocation.receivable_id)
-        .subquery()
-    )
-
-
 def _bucket_at(day: date):
     """SQL: the aging bucket of a receivable on ``day`` (by its due date)."""
     due = Receivable.due_date
@@ -198,7 +186,7 @@ def _bucket_at(day: date):
 def _balances(session: Session, scope, opening: date, closing: date):
     """Per unit: outstanding at the opening and closing, and overdue at the closing; and the
     bucket migration, in one pass over the receivables open at either date."""
-    paid_open, paid_close = _paid_by(opening), _paid_by(closing)
+    paid_open, paid_close = paid_by(opening), paid_by(closing)
     at_open = Receivable.amount - func.coalesce(paid_open.c.paid, 0) - Receivable.written_off_amount
     at_close = (
         Receivable.amount - func.coalesce(paid_close.c.paid, 0) - Receivable.written_off_amount

@@ -103,7 +103,8 @@ def ensure_run(session: Session, p: Plan) -> MonthlyRun:
 # The snapshot: what was outstanding at the close, computed in SQL.
 
 
-def _paid_by(as_of: date):
+def paid_by(as_of: date):
+    """Per receivable (``rid``), what was paid on it by ``as_of`` (``paid``), as a subquery."""
     return (
         select(
             PaymentAllocation.receivable_id.label("rid"),
@@ -118,7 +119,7 @@ def _paid_by(as_of: date):
 
 def snapshot_query(as_of: date, *, overdue_only: bool):
     """Rows of (receivable, outstanding at close) for receivables open at ``as_of``."""
-    paid = _paid_by(as_of)
+    paid = paid_by(as_of)
     outstanding = (
         Receivable.amount - func.coalesce(paid.c.paid, 0) - Receivable.written_off_amount
     ).label("outstanding_at_close")
