@@ -127,75 +127,62 @@ def test_audit_log_views_refuse_edit_and_delete_even_for_admin(admin):
     assert audit.verify_chain(_db.session) == []
 
 
-def test_concurrent_appends_from_separate_processes_keep_one_chain(app, db):
-    """Two processes appending at once (two RQ workers, a worker and the web app) each read the
-    chain's head and append; the head must be read under the write lock, or both take the same
-    seq and one transaction fails. Each process appends entries while the other does."""
+APPENDS = 150
+NUMBERS = 60
+
+
+def _race(app, db, work) -> None:
+    """Run ``work(n)`` in two forked processes at once (each with its own connections) and
+    check that both finished cleanly."""
     import multiprocessing
+    import os
+
+    def child(start, n: int) -> None:
+        with app.app_context():
+            _db.engine.dispose(close=False)  # never touch the parent's connections
+            start.wait(30)
+            work(n)
+        os._exit(0)
 
     ctx = multiprocessing.get_context("fork")
     db.engine.dispose()  # the children open their own connections
     start = ctx.Event()
-    procs = [ctx.Process(target=_append_many, args=(app, start, n)) for n in range(2)]
+    procs = [ctx.Process(target=child, args=(start, n)) for n in range(2)]
     for proc in procs:
         proc.start()
     start.set()
     for proc in procs:
         proc.join(120)
     assert [p.exitcode for p in procs] == [0, 0]
-    rows = db.session.scalars(select(AuditLog).order_by(AuditLog.seq)).all()
-    assert len(rows) == 2 * APPENDS
-    assert [r.seq for r in rows] == list(range(1, 2 * APPENDS + 1))
-    assert audit.verify_chain(db.session) == []
 
 
-APPENDS = 150
+def test_concurrent_appends_from_separate_processes_keep_one_chain(app, db):
+    """Two processes appending at once (two RQ workers, a worker and the web app) each read the
+    chain's head and append; the head must be read under the write lock, or both take the same
+    seq and one transaction fails. Each process appends entries while the other does."""
 
-
-def _append_many(app, start, n: int) -> None:
-    import os
-
-    with app.app_context():
-        _db.engine.dispose(close=False)  # never touch the parent's connections
-        start.wait(30)
+    def append_many(n: int) -> None:
         for i in range(APPENDS):
             audit.record(_db.session, "job", entity="test", entity_id=f"{n}-{i}", detail="race")
             _db.session.commit()
-    os._exit(0)
+
+    _race(app, db, append_many)
+    rows = db.session.scalars(select(AuditLog).order_by(AuditLog.seq)).all()
+    assert [r.seq for r in rows] == list(range(1, 2 * APPENDS + 1))
+    assert audit.verify_chain(db.session) == []
 
 
 def test_concurrent_numbering_gives_consecutive_numbers(app, db):
     """Two processes numbering at once (two users filing write-offs, an escalation job and a
     team lead) get distinct consecutive numbers; none fails on the unique column."""
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("fork")
-    db.engine.dispose()
-    start = ctx.Event()
-    procs = [ctx.Process(target=_number_many, args=(app, start)) for _ in range(2)]
-    for proc in procs:
-        proc.start()
-    start.set()
-    for proc in procs:
-        proc.join(120)
-    assert [p.exitcode for p in procs] == [0, 0]
-    codes = sorted(db.session.scalars(select(Company.code)))
-    assert codes == [f"T2026-{n:05d}" for n in range(1, 2 * NUMBERS + 1)]
-
-
-NUMBERS = 60
-
-
-def _number_many(app, start) -> None:
-    import os
-
     from backoffice.services.numbering import next_number
 
-    with app.app_context():
-        _db.engine.dispose(close=False)
-        start.wait(30)
+    def number_many(n: int) -> None:
         for _ in range(NUMBERS):
             code = next_number(_db.session, Company.code, "T", 2026)
             _db.session.add(Company(code=code, name=f"编号测试 {code}"))
             _db.session.commit()
-    os._exit(0)
+
+    _race(app, db, number_many)
+    codes = sorted(db.session.scalars(select(Company.code)))
+    assert codes == [f"T2026-{n:05d}" for n in range(1, 2 * NUMBERS + 1)]
