@@ -308,16 +308,21 @@ def _has_outstanding():
     return Receivable.outstanding > ZERO
 
 
-def bucket_expr(as_of: date) -> ColumnElement[str]:
-    """SQL: the ``Bucket`` value of each receivable (NULL when nothing is outstanding)."""
+def bucket_by_due_expr(as_of: date) -> ColumnElement[str]:
+    """SQL: the ``Bucket`` a receivable's due date puts it in on ``as_of``, whatever it owes
+    (for a past date, where today's outstanding says nothing)."""
     due = Receivable.due_date
     return case(
-        (~_has_outstanding(), None),
         (due >= as_of, Bucket.NOT_DUE.value),
         (due >= months_cutoff(as_of, 3), Bucket.UP_TO_3M.value),
         (due >= months_cutoff(as_of, 6), Bucket.M3_TO_6.value),
         else_=Bucket.OVER_6M.value,
     )
+
+
+def bucket_expr(as_of: date) -> ColumnElement[str]:
+    """SQL: the ``Bucket`` value of each receivable (NULL when nothing is outstanding)."""
+    return case((~_has_outstanding(), None), else_=bucket_by_due_expr(as_of))
 
 
 def report_bucket_expr(as_of: date) -> ColumnElement[str]:

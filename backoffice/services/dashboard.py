@@ -28,7 +28,8 @@ from backoffice.services.aging import Bucket, DebtClass, ReportBucket
 ZERO = Decimal("0.00")
 
 
-def _money_sum(expr) -> Any:
+def money_sum(expr) -> Any:
+    """SQL: the sum of a money expression as ``Money`` (0.00, not NULL, over no rows)."""
     return type_coerce(func.coalesce(func.sum(expr), literal(ZERO, Money())), Money())
 
 
@@ -49,7 +50,7 @@ def _aging_totals(scope, as_of: date, rules) -> dict[str, Any]:
     report = aging.report_bucket_expr(as_of)
     klass = aging.debt_class_expr(as_of, rules)
     rows = db.session.execute(
-        select(bucket, report, klass, _money_sum(Receivable.outstanding), func.count())
+        select(bucket, report, klass, money_sum(Receivable.outstanding), func.count())
         .where(Receivable.outstanding > ZERO, scope)
         .group_by(bucket, report, klass)
     ).all()
@@ -73,12 +74,12 @@ def _aging_totals(scope, as_of: date, rules) -> dict[str, Any]:
 
 
 def _by_company_and_unit(scope, as_of: date) -> dict[str, Any]:
-    overdue = _money_sum(case((Receivable.due_date < as_of, Receivable.outstanding), else_=None))
+    overdue = money_sum(case((Receivable.due_date < as_of, Receivable.outstanding), else_=None))
     rows = db.session.execute(
         select(
             Receivable.company_id,
             Receivable.sales_unit_id,
-            _money_sum(Receivable.outstanding),
+            money_sum(Receivable.outstanding),
             overdue,
         )
         .where(Receivable.outstanding > ZERO, scope)
@@ -121,7 +122,7 @@ def overdue_trend(scope, as_of: date) -> list[tuple[date, Decimal]]:
     gross = db.session.execute(
         select(
             *(
-                _money_sum(
+                money_sum(
                     case(
                         (
                             Receivable.due_date < m,
@@ -137,7 +138,7 @@ def overdue_trend(scope, as_of: date) -> list[tuple[date, Decimal]]:
     paid = db.session.execute(
         select(
             *(
-                _money_sum(
+                money_sum(
                     case(
                         (
                             (Receivable.due_date < m) & (Payment.received_on <= m),
@@ -162,12 +163,12 @@ def top_overdue_customers(scope, as_of: date, limit: int = 10) -> list[Any]:
     per_customer = (
         select(
             Receivable.customer_id.label("customer_id"),
-            _money_sum(Receivable.outstanding).label("overdue"),
+            money_sum(Receivable.outstanding).label("overdue"),
             func.min(Receivable.due_date).label("oldest_due"),
         )
         .where(Receivable.outstanding > ZERO, Receivable.due_date < as_of, scope)
         .group_by(Receivable.customer_id)
-        .order_by(_money_sum(Receivable.outstanding).desc(), Receivable.customer_id)
+        .order_by(money_sum(Receivable.outstanding).desc(), Receivable.customer_id)
         .limit(limit)
         .subquery()
     )

@@ -33,7 +33,6 @@ written-off amount, not the day it was written off), so a write-off moves no mon
 from __future__ import annotations
 
 import calendar
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -41,7 +40,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, literal, or_, select, type_coerce
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from backoffice.models.base import Money
@@ -55,13 +54,12 @@ from backoffice.models.receivable import (
 )
 from backoffice.models.setting import Target
 from backoffice.permissions import scope_filter
-from backoffice.services import aging
+from backoffice.services import aging, monthly
 from backoffice.services.aging import Bucket
-from backoffice.services.monthly import paid_by
+from backoffice.services.dashboard import money_sum
 
 ZERO = Decimal("0.00")
 DSO_DAYS = 90
-PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 NEW = "new"
 SETTLED = "settled"
 MIGRATION_ROWS = (NEW, *(b.value for b in Bucket))
@@ -71,8 +69,8 @@ LABELS = {NEW: _l("Issued this month"), SETTLED: _l("Paid or credited this month
 }
 
 
-class PeriodError(ValueError):
-    """A period that is not ``YYYY-MM``, or one that has not ended yet."""
+class PeriodError(monthly.PeriodError):
+    """A period that is not ``YYYY-MM``, or one that has not ended yet (message translated)."""
 
 
 def _ratio(part: Decimal, whole: Decimal) -> Decimal | None:
@@ -153,10 +151,10 @@ class Report:
 
 def period_dates(period: str, today: date) -> tuple[date, date]:
     """(opening, closing) of ``period``; refuses a malformed period or a month not yet over."""
-    match = PERIOD_RE.match(period or "")
-    if not match:
-        raise PeriodError(_l("Enter the month as YYYY-MM, for example 2026-10."))
-    year, month = int(match[1]), int(match[2])
+    try:
+        year, month = monthly.parse_period(period)
+    except monthly.PeriodError as exc:
+        raise PeriodError(_l("Enter the month as YYYY-MM, for example 2026-10.")) from exc
     closing = date(year, month, calendar.monthrange(year, month)[1])
     if closing >= today:
         raise PeriodError(_l("%(period)s has not ended yet.", period=period))
@@ -168,34 +166,18 @@ def last_closed_period(today: date) -> str:
     return f"{previous.year:04d}-{previous.month:02d}"
 
 
-def _sum(expr) -> Any:
-    return type_coerce(func.coalesce(func.sum(expr), literal(ZERO, Money())), Money())
-
-
-def _bucket_at(day: date):
-    """SQL: the aging bucket of a receivable on ``day`` (by its due date)."""
-    due = Receivable.due_date
-    return case(
-        (due >= day, Bucket.NOT_DUE.value),
-        (due >= aging.months_cutoff(day, 3), Bucket.UP_TO_3M.value),
-        (due >= aging.months_cutoff(day, 6), Bucket.M3_TO_6.value),
-        else_=Bucket.OVER_6M.value,
-    )
-
-
 def _balances(session: Session, scope, opening: date, closing: date):
     """Per unit: outstanding at the opening and closing, and overdue at the closing; and the
     bucket migration, in one pass over the receivables open at either date."""
-    paid_open, paid_close = paid_by(opening), paid_by(closing)
+    paid_open, paid_close = monthly.paid_by(opening), monthly.paid_by(closing)
     at_open = Receivable.amount - func.coalesce(paid_open.c.paid, 0) - Receivable.written_off_amount
     at_close = (
         Receivable.amount - func.coalesce(paid_close.c.paid, 0) - Receivable.written_off_amount
     )
     issued_before = or_(Receivable.issue_date.is_(None), Receivable.issue_date <= opening)
     existed = case((issued_before, at_open), else_=literal(ZERO, Money()))
-    start = at_open  # for one issued this month: its amount (nothing was paid before the month)
-    row_bucket = case((issued_before, _bucket_at(opening)), else_=literal(NEW))
-    col_bucket = _bucket_at(closing)
+    row_bucket = case((issued_before, aging.bucket_by_due_expr(opening)), else_=literal(NEW))
+    col_bucket = aging.bucket_by_due_expr(closing)
     overdue_close = case((Receivable.due_date < closing, at_close), else_=None)
     issued_by_close = or_(Receivable.issue_date.is_(None), Receivable.issue_date <= closing)
     rows = session.execute(
@@ -203,10 +185,11 @@ def _balances(session: Session, scope, opening: date, closing: date):
             Receivable.sales_unit_id,
             row_bucket,
             col_bucket,
-            _sum(existed),
-            _sum(case((at_close > 0, at_close), else_=None)),
-            _sum(case((at_close > 0, overdue_close), else_=None)),
-            _sum(case((start > 0, start), else_=None)),
+            money_sum(existed),
+            money_sum(case((at_close > 0, at_close), else_=None)),
+            money_sum(case((at_close > 0, overdue_close), else_=None)),
+            # what each started the month with; one issued in the month starts at its amount
+            money_sum(case((at_open > 0, at_open), else_=None)),
         )
         .outerjoin(paid_open, paid_open.c.rid == Receivable.id)
         .outerjoin(paid_close, paid_close.c.rid == Receivable.id)
@@ -235,8 +218,8 @@ def _flows(session: Session, scope, opening: date, closing: date):
     billed = session.execute(
         select(
             Receivable.sales_unit_id,
-            _sum(case((in_month, Receivable.amount), else_=None)),
-            _sum(case((Receivable.issue_date > dso_from, Receivable.amount), else_=None)),
+            money_sum(case((in_month, Receivable.amount), else_=None)),
+            money_sum(case((Receivable.issue_date > dso_from, Receivable.amount), else_=None)),
         )
         .where(scope, Receivable.issue_date > min(opening, dso_from))
         .where(Receivable.issue_date <= closing)
@@ -245,9 +228,9 @@ def _flows(session: Session, scope, opening: date, closing: date):
     collected = session.execute(
         select(
             Receivable.sales_unit_id,
-            _sum(PaymentAllocation.amount),
+            money_sum(PaymentAllocation.amount),
             # Art.29: money on a receivable already past due when it arrived is collected overdue
-            _sum(
+            money_sum(
                 case(
                     (Receivable.due_date < Payment.received_on, PaymentAllocation.amount),
                     else_=None,
