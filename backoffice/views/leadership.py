@@ -27,6 +27,8 @@ from backoffice.services.pdf import PdfError, render_pdf
 from backoffice.views.base import attachment, deny
 
 RESOURCE = "leadership_report"
+# How the page and the PDF lay out the aging migration (rows: bucket at the start).
+MIGRATION = {"rows": leadership.MIGRATION_ROWS, "columns": leadership.MIGRATION_COLUMNS}
 
 
 def today() -> date:
@@ -63,17 +65,14 @@ class LeadershipView(BaseView):
             report = self._report(period)
         except leadership.PeriodError as exc:
             flash(str(exc), "error")
-            return self.render(
-                "admin/leadership.html", report=None, period=period, labels=leadership.LABELS
-            ), 400
+            report = None
         return self.render(
             "admin/leadership.html",
             report=report,
             period=period,
             labels=leadership.LABELS,
-            rows=leadership.MIGRATION_ROWS,
-            columns=leadership.MIGRATION_COLUMNS,
-        )
+            **MIGRATION,
+        ), (200 if report else 400)
 
     @expose("/<period>.pdf")
     def pdf(self, period: str):
@@ -91,14 +90,7 @@ class LeadershipView(BaseView):
             else db.session.scalar(select(Company).order_by(Company.id).limit(1))
         )
         try:
-            data = render_pdf(
-                "leadership_report.html",
-                company=company,
-                report=report,
-                labels=leadership.LABELS,
-                rows=leadership.MIGRATION_ROWS,
-                columns=leadership.MIGRATION_COLUMNS,
-            )
+            data = render_pdf("leadership_report.html", company=company, report=report, **MIGRATION)
         except PdfError as exc:
             return _("The PDF could not be made: %(error)s", error=exc), 500
         name = f"清欠工作月报-{report.period}.pdf"
