@@ -26,6 +26,19 @@ def pay(db, receivable, amount, on):
     return payment
 
 
+def target(db, unit, period, base, *, team=False):
+    """A base (清欠基数) for ``unit`` (or, with ``team``, for its company's whole team)."""
+    db.session.add(
+        Target(
+            company_id=unit.company_id,
+            sales_unit_id=None if team else unit.id,
+            period=period,
+            base_amount=D(base),
+        )
+    )
+    db.session.commit()
+
+
 @pytest.fixture()
 def ledger(db):
     """October 2026 (opening 30 Sep, closing 31 Oct) for two units; amounts chosen by hand."""
@@ -42,24 +55,9 @@ def ledger(db):
     pay(db, r4, "200", date(2026, 9, 15))  # settled before the month: not in the report
     r5 = helpers.make_receivable(b, "2000", date(2025, 2, 28), issue_date=date(2025, 1, 1))
     pay(db, r5, "100", date(2026, 11, 5))  # after the closing: not in October
-    for unit, base in ((unit_a, "300"), (unit_b, "1000")):
-        db.session.add(
-            Target(
-                company_id=unit.company_id,
-                sales_unit_id=unit.id,
-                period="2026-10",
-                base_amount=D(base),
-            )
-        )
-    db.session.add(  # another month's base does not count
-        Target(
-            company_id=unit_a.company_id,
-            sales_unit_id=unit_a.id,
-            period="2026-09",
-            base_amount=D("99999"),
-        )
-    )
-    db.session.commit()
+    target(db, unit_a, "2026-10", "300")
+    target(db, unit_b, "2026-10", "1000")
+    target(db, unit_a, "2026-09", "99999")  # another month's base does not count
     return unit_a, unit_b
 
 
@@ -115,12 +113,7 @@ def test_aging_migration_moves_each_receivable_between_buckets(db, ledger):
 
 def test_a_team_base_overrides_the_sum_of_unit_bases(db, ledger):
     unit_a, _ = ledger
-    db.session.add(
-        Target(
-            company_id=unit_a.company_id, sales_unit_id=None, period="2026-10", base_amount=D("400")
-        )
-    )
-    db.session.commit()
+    target(db, unit_a, "2026-10", "400", team=True)
     report = leadership.build(db.session, helpers.make_user("leader"), "2026-10", TODAY)
     assert report.total.base == D("400") and report.total.achievement == D("1.0000")
     assert report.total.excess == 0

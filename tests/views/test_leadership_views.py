@@ -88,11 +88,9 @@ def test_a_new_target_or_payment_shows_at_once(client, login_as, db):
     """The page is cached per ledger version: a base set or a payment recorded after a first
     view changes the next view."""
     from datetime import date
-    from decimal import Decimal
 
-    from backoffice.models.setting import Target
     from tests import helpers
-    from tests.services.test_leadership import pay
+    from tests.services.test_leadership import pay, target
 
     unit = helpers.make_unit(name="华东事业部")
     receivable = helpers.make_receivable(
@@ -101,15 +99,7 @@ def test_a_new_target_or_payment_shows_at_once(client, login_as, db):
     login_as("leader")
     html = client.get(URL, query_string={"period": "2026-10"}).get_data(as_text=True)
     assert "¥250.00" not in html
-    db.session.add(
-        Target(
-            company_id=unit.company_id,
-            sales_unit_id=unit.id,
-            period="2026-10",
-            base_amount=Decimal("500"),
-        )
-    )
-    db.session.commit()
+    target(db, unit, "2026-10", "500")
     html = client.get(URL, query_string={"period": "2026-10"}).get_data(as_text=True)
     assert "¥500.00" in html and "¥250.00" not in html
     pay(db, receivable, "250", date(2026, 10, 9))
