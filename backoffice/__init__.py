@@ -70,9 +70,9 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
 
         return redirect(url_for("admin.index"))
 
-    @app.errorhandler(403)
-    def forbidden(exc):
-        return render_template("errors/403.html"), 403
+    from backoffice.errors import init_error_pages
+
+    init_error_pages(app)
 
     return app
 

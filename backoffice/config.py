@@ -36,6 +36,9 @@ class Config:
     S3_REGION = _env("S3_REGION")
     UPLOAD_MAX_BYTES = _env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
     IMPORT_MAX_BYTES = _env_int("IMPORT_MAX_BYTES", 200 * 1024 * 1024)
+    # No request body may exceed the largest file limit (plus room for the form's other fields):
+    # past it Werkzeug stops reading and the user gets the 413 page.
+    MAX_CONTENT_LENGTH = max(UPLOAD_MAX_BYTES, IMPORT_MAX_BYTES) + 1024 * 1024
 
     # Mail: SMTP when MAIL_SERVER is set, otherwise messages go to a local outbox folder.
     MAIL_SERVER = _env("MAIL_SERVER")
