@@ -56,7 +56,7 @@ def render_error(status: int, message: Any = None) -> tuple[str, int]:
         "status": status,
         "title": title,
         "message": message or default,
-        "now_local": local_datetime(datetime.now(UTC))[:16],
+        "now_local": local_datetime(datetime.now(UTC)),
     }
     admin = current_app.extensions.get("admin")
     if current_user.is_authenticated and admin and request.blueprint != "auth":

@@ -24,10 +24,10 @@ def format_amount(value: Decimal | int | None) -> str:
 
 
 def local_datetime(value: datetime | None) -> str:
-    """A timestamp in Shanghai time, ISO style: 2026-11-28 20:45:03."""
+    """A timestamp in Shanghai time, to the minute, as people read it: 2026-11-28 20:45."""
     if value is None:
         return ""
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def format_percent(value: Decimal | float | None) -> str:

@@ -5,8 +5,11 @@ both scan the table. ``FastListMixin`` instead
 - pages over primary keys only (a "deferred join"): the ordered, filtered id list is walked in
   the index, then just that page's rows are loaded with their relations; ties on the sort
   column are broken by the primary key, so pages never overlap;
-- searches by exact-or-prefix match on indexed columns (document number, customer name or
-  code), which an ordinary B-tree index answers.
+- searches by exact-or-prefix match on indexed columns (document number, customer code),
+  which an ordinary B-tree index answers, and by any part of a customer's name: Chinese
+  company names start with a place (广州凯旋…), so people search by the distinctive middle.
+  The customer table is small next to the ledger (thousands of rows, not millions), so that
+  scan costs little, and the matching rows are then found through the customer index.
 """
 
 from __future__ import annotations
@@ -18,12 +21,26 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased, joinedload
 
 MAX_CHAR = "\U0010ffff"
+#: Shorter terms match names by their start only ("广" alone would match half the ledger).
+MIN_CONTAINS = 2
 
 
 def prefix_match(column: Any, term: str) -> Any:
     """``column`` equals or starts with ``term``: an index range, checked exactly by LIKE."""
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return and_(column >= term, column < term + MAX_CHAR, column.like(escaped + "%", escape="\\"))
+    return and_(
+        column >= term, column < term + MAX_CHAR, column.like(_escaped(term) + "%", escape="\\")
+    )
+
+
+def _escaped(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def name_match(column: Any, term: str) -> Any:
+    """``column`` contains ``term`` anywhere (two characters or more), else starts with it."""
+    if len(term) < MIN_CONTAINS:
+        return prefix_match(column, term)
+    return column.like("%" + _escaped(term) + "%", escape="\\")
 
 
 class FastListMixin:
@@ -31,14 +48,27 @@ class FastListMixin:
 
     #: Own columns matched as exact-or-prefix by the search box.
     prefix_search_columns: tuple[str, ...] = ()
-    #: Also match rows whose customer's name or ERP code starts with the term.
+    #: Own columns matched by any part of the term (names: see ``name_match``).
+    contains_search_columns: tuple[str, ...] = ()
+    #: Also match rows whose customer's name contains the term or whose ERP code equals it.
     customer_prefix_search: bool = False
+    #: What the search box says it searches (shown as its placeholder).
+    search_hint: Any = None
+
+    def _fast_search(self) -> bool:
+        columns = self.prefix_search_columns + self.contains_search_columns
+        return bool(columns or self.customer_prefix_search)
 
     def init_search(self) -> bool:
-        if self.prefix_search_columns or self.customer_prefix_search:
+        if self._fast_search():
             self._search_supported = True
             return True
         return super().init_search()
+
+    def search_placeholder(self) -> str | None:
+        if self.search_hint is not None:
+            return str(self.search_hint)
+        return super().search_placeholder()
 
     def _search_criterion(self, term: str) -> Any:
         """The rows matching ``term``: the union of one index range per searched column.
@@ -54,10 +84,13 @@ class FastListMixin:
             parts.append(
                 select(getattr(row, pk_name)).where(prefix_match(getattr(row, name), term))
             )
+        for name in self.contains_search_columns:
+            row = aliased(self.model)
+            parts.append(select(getattr(row, pk_name)).where(name_match(getattr(row, name), term)))
         if self.customer_prefix_search:
             from backoffice.models.customer import Customer
 
-            by_name = select(Customer.id).where(prefix_match(Customer.name, term))
+            by_name = select(Customer.id).where(name_match(Customer.name, term))
             by_code = select(Customer.id).where(Customer.erp_code == term)
             for customers in (by_name, by_code):
                 row = aliased(self.model)
@@ -66,7 +99,7 @@ class FastListMixin:
         return getattr(self.model, pk_name).in_(keys)
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        if not (self.prefix_search_columns or self.customer_prefix_search):
+        if not self._fast_search():
             return super()._apply_search(query, count_query, joins, count_joins, search)
         for term in search.split():
             criterion = self._search_criterion(term)

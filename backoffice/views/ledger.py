@@ -148,7 +148,9 @@ class CustomerView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
         "over_limit": lambda v, c, m, n: "1" if getattr(m, n, None) else "0",
         "overdue_flag": lambda v, c, m, n: "1" if getattr(m, n, None) else "0",
     }
-    prefix_search_columns = ("erp_code", "name")
+    prefix_search_columns = ("erp_code",)
+    contains_search_columns = ("name",)
+    search_hint = _l("Customer name (any part) or ERP code")
     column_filters = (
         "company",
         "sales_unit",
@@ -311,9 +313,10 @@ class ReceivableView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
         "aging_bucket": _label_formatter(Bucket),
         "debt_class": _label_formatter(DebtClass),
     }
-    # Exact-or-prefix on the document number or the customer's name or code: index ranges.
+    # Exact-or-prefix on the document number; any part of the customer's name; its ERP code.
     prefix_search_columns = ("doc_no",)
     customer_prefix_search = True
+    search_hint = _l("Document number (start), customer name (any part) or ERP code")
     column_filters = (
         "status",
         "doc_type",
@@ -376,6 +379,7 @@ class PaymentView(FastListMixin, SecuredModelView):
         "doc_no_ref",
     )
     prefix_search_columns = ("payment_no", "doc_no_ref")
+    search_hint = _l("Payment number or document number (start)")
     column_filters = ("kind", "received_on")
     column_default_sort = ("received_on", True)
     form_excluded_columns = (

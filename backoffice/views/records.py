@@ -17,6 +17,7 @@ import zipfile
 
 from flask import abort, url_for
 from flask_admin import expose
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -59,9 +60,10 @@ class ArchiveRecordView(FastListMixin, ReadOnlyView):
     """档案室: the sealed archives, searchable; each opens as a read-only case file."""
 
     column_list = ("archive_no", "year", "customer", "case", "amount", "sealed_at")
-    # The search box: archive number or customer name (or ERP code), exact or prefix.
+    # The search box: archive number (start), customer name (any part) or ERP code.
     prefix_search_columns = ("archive_no",)
     customer_prefix_search = True
+    search_hint = _l("Archive number (start), customer name (any part) or ERP code")
     column_filters = ("year", "amount", "archive_no", "sealed_at")
     column_default_sort = ("archive_no", True)
     column_formatters = {
