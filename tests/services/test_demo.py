@@ -60,8 +60,8 @@ def full_demo(app):
 @pytest.fixture()
 def small(monkeypatch):
     """A smaller demo set, for tests about behaviour rather than volume."""
-    monkeypatch.setattr(demo, "CUSTOMER_COUNT", 30)
-    monkeypatch.setattr(demo, "RECEIVABLE_COUNT", 300)
+    monkeypatch.setattr(demo.data, "CUSTOMER_COUNT", 30)
+    monkeypatch.setattr(demo.data, "RECEIVABLE_COUNT", 300)
 
 
 def table_counts(db) -> dict[str, int]:
