@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -142,6 +143,10 @@ class TestFullDemo:
         compulsory = [c for c in cases if c.origin == CaseOrigin.COMPULSORY]
         assert len(compulsory) >= 3
         assert len({c.case_no for c in cases}) == len(cases)
+        # One case-number format, the one the case service gives new cases (QQ2026-00001).
+        assert all(re.fullmatch(r"QQ\d{4}-\d{5}", c.case_no) for c in cases), [
+            c.case_no for c in cases
+        ]
         for case in compulsory:
             assert case.filed_on is not None
             assert case.receivables

@@ -110,7 +110,7 @@ class CaseSteps:
         case = CollectionCase(
             company_id=customer.company_id,
             sales_unit_id=customer.sales_unit_id,
-            case_no=f"QS{filed.year}-{seq:04d}",
+            case_no=f"QQ{filed.year}-{seq:05d}",  # the format of cases._case_no
             customer_id=customer.id,
             origin=origin,
             status=status,
