@@ -242,4 +242,8 @@ def init_admin(app: Flask) -> Admin:
             name=_l("Leadership report"), category=CYCLE, endpoint="leadership", url="leadership"
         )
     )
+    from backoffice.views.data_index import DataIndexView
+
+    # Every list the role may open, beyond the daily ones in its menu (issue 11).
+    admin.add_view(DataIndexView(name=_l("All records"), endpoint="data_index", url="data"))
     return admin

@@ -35,6 +35,7 @@ from wtforms.fields import Choice, SelectChoice
 
 from backoffice.extensions import db
 from backoffice.labels import column_labels_for, label
+from backoffice.menus import in_menu
 from backoffice.models.audit import AuditAction
 from backoffice.models.base import LabeledEnum
 from backoffice.permissions import Action, can, resource_of, scope_filter, unit_restricted
@@ -351,7 +352,8 @@ class SecuredModelView(ModelView):
         return current_user.is_authenticated and self.allowed(Action.VIEW)
 
     def is_visible(self) -> bool:
-        return self.is_accessible()
+        # The menu shows the role's daily lists; the rest is on the "All records" page.
+        return self.is_accessible() and in_menu(current_user, self.endpoint)
 
     def _handle_view(self, name, **kwargs):
         action = ENDPOINT_ACTIONS.get(name, Action.VIEW)
