@@ -28,7 +28,6 @@ from flask_admin.model.filters import convert
 from flask_admin.model.form import converts
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup
 from sqlalchemy import inspect as sa_inspect
 from wtforms import DecimalField
 from wtforms.fields import Choice, SelectChoice
@@ -135,7 +134,12 @@ def _money_formatter(view, value, name=None):
 
 
 def _bool_formatter(view, value, name=None):
-    return Markup("&#10003;") if value else ""
+    return _("Yes") if value else _("No")
+
+
+def _list_formatter(view, value, name=None):
+    # Flask-Admin prints a relation list with repr(): "[<Role 1>]"; people read names.
+    return "、".join(str(item) for item in value)
 
 
 def _date_formatter(view, value, name=None):
@@ -151,6 +155,8 @@ def _datetime_formatter(view, value, name=None):
 TYPE_FORMATTERS = {
     Decimal: _money_formatter,
     bool: _bool_formatter,
+    list: _list_formatter,
+    LabeledEnum: _enum_formatter,
     date: _date_formatter,
     datetime: _datetime_formatter,
     type(None): lambda view, value, name=None: "",
@@ -309,6 +315,8 @@ class SecuredModelView(ModelView):
         self.column_labels = labels
         formatters = dict(TYPE_FORMATTERS)
         self.column_type_formatters = formatters
+        # Details pages read the same as lists: labels, 是/否, money, Shanghai time.
+        self.column_type_formatters_detail = formatters
         self.column_type_formatters_export = dict(EXPORT_TYPE_FORMATTERS)
         for cls in LabeledEnum.__subclasses__():
             formatters[cls] = _enum_formatter

@@ -262,8 +262,18 @@ class ArchiveItemView(ReadOnlyView):
     }
 
 
+def _audit_action(view, context, model, name):
+    """The action's label (更新, 登录…); an action this version does not know stays as stored."""
+    try:
+        return AuditAction(model.action).label
+    except ValueError:
+        return model.action
+
+
 class AuditLogView(ReadOnlyView):
     column_list = ("seq", "at", "actor", "action", "entity", "entity_id", "ip", "detail")
+    column_formatters = {"action": _audit_action}
+    column_formatters_detail = {"action": _audit_action}
     column_searchable_list = ("actor", "entity", "entity_id")
     column_filters = ("action", "entity", "at", "actor")
     column_default_sort = ("seq", True)
