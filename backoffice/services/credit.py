@@ -26,6 +26,7 @@ from backoffice.models.customer import (
 )
 from backoffice.models.receivable import Receivable, ReceivableStatus
 from backoffice.models.setting import Setting
+from backoffice.services.formatting import format_money
 
 ZERO = Decimal("0.00")
 FLAG_SETTING = "credit_flag_overdue_days"
@@ -57,6 +58,28 @@ def _event(session, customer, kind, old, new, reason, user_id) -> CreditEvent:
 
 def _value(v: Any) -> Any:
     return getattr(v, "value", v)
+
+
+_FLAGS = {"1": True, "true": True, "0": False, "false": False}
+
+
+def shown_value(kind: CreditEventKind, raw: str | None) -> str:
+    """A credit event's stored old or new value as people read it: the rating's or the
+    financial status's label, 是/否 for the shipment hold, the limit as money."""
+    if raw is None or raw == "":
+        return ""
+    try:
+        if kind is CreditEventKind.RATING:
+            return str(CreditRating(raw).label)
+        if kind is CreditEventKind.FINANCIAL_STATUS:
+            return str(FinancialStatus(raw).label)
+        if kind in (CreditEventKind.HOLD, CreditEventKind.RELEASE):
+            return gettext("Yes") if _FLAGS[raw.lower()] else gettext("No")
+        if kind is CreditEventKind.LIMIT:
+            return format_money(Decimal(raw))
+    except (ValueError, KeyError, ArithmeticError):
+        pass  # a value written by an older version: shown as stored
+    return raw
 
 
 def set_rating(

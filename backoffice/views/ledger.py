@@ -243,6 +243,7 @@ class CustomerView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
             form=form,
             status=status,
             history=history,
+            shown=credit.shown_value,
             flag_days=credit.flag_overdue_days(db.session),
         )
 
@@ -257,8 +258,14 @@ class CustomerView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
             raise ValueError(_("The credit limit is not a number.")) from None
 
 
+def _credit_value(view, context, model, name):
+    return credit.shown_value(model.kind, getattr(model, name))
+
+
 class CreditEventView(SecuredModelView):
     column_list = ("at", "customer", "kind", "old_value", "new_value", "reason", "user")
+    column_formatters = {"old_value": _credit_value, "new_value": _credit_value}
+    column_formatters_detail = column_formatters
     column_filters = ("kind",)
     column_default_sort = ("at", True)
     form_ajax_refs = {"customer": {"fields": ("name", "erp_code")}}

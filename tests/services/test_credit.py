@@ -41,6 +41,26 @@ def test_each_change_writes_history_with_reason(db):
     assert cust.shipment_hold is False and cust.credit_limit == D("50000.00")
 
 
+def test_history_values_read_as_labels_yes_no_and_money(db):
+    """Stored event values show as the rating's and status's labels, 是/否 and money; an
+    unknown value written by an older version shows as stored."""
+    cust = helpers.make_customer()
+    credit.set_rating(db.session, cust, CreditRating.B, "付款拖延")
+    credit.hold_shipments(db.session, cust, "逾期超过90天")
+    credit.set_financial_status(db.session, cust, FinancialStatus.MALICIOUS, "恶意拖欠")
+    db.session.commit()
+    events = db.session.scalars(select(CreditEvent).order_by(CreditEvent.id)).all()
+    with force_locale("zh_Hans_CN"):
+        shown = [(credit.shown_value(e.kind, e.old_value), credit.shown_value(e.kind, e.new_value))
+                 for e in events]
+        assert shown[0][1] == str(CreditRating.B.label)
+        assert shown[1] == ("否", "是")
+        assert shown[2][1] == str(FinancialStatus.MALICIOUS.label)
+        assert credit.shown_value(CreditEventKind.HOLD, "false") == "否"
+        assert credit.shown_value(CreditEventKind.LIMIT, "50000.00").endswith("50,000.00")
+        assert credit.shown_value(CreditEventKind.RATING, "ZZ") == "ZZ"
+
+
 def test_reason_required_and_unchanged_is_noop(db):
     """A change without a reason is refused; setting the same value writes nothing."""
     cust = helpers.make_customer()

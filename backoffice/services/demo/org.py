@@ -256,8 +256,8 @@ class OrgSteps:
                     sales_unit_id=customer.sales_unit_id,
                     customer_id=customer.id,
                     kind=CreditEventKind.HOLD,
-                    old_value="false",
-                    new_value="true",
+                    old_value="0",  # as credit.hold_shipments records it
+                    new_value="1",
                     reason=reason,
                     user_id=credit_user,
                     at=self.at(held_on),
