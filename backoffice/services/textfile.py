@@ -21,6 +21,9 @@ characters is no evidence, and the file is read.
 A text file never contains NUL or other control characters (except tab, CR, LF): such a file
 is binary, or UTF-16 without a byte-order mark, and is refused.
 
+Known limit: EUC-JP is not told apart from GB2312 (both put kana at the same codes, and its
+kanji decode as other valid GB2312 hanzi); no byte rule can, so it is not attempted.
+
 **Text cells** (``text_problem``): longer than the model's ``String(n)`` (PostgreSQL would
 refuse the row and SQLite would store it whole), or containing control characters (PostgreSQL
 refuses NUL), are refused per cell, the same on both databases.
@@ -99,7 +102,8 @@ def detect_encoding(path: str | Path) -> str:
     """
     path = Path(path)
     with open(path, "rb") as f:
-        head = f.read(4)
+        first = f.read(BLOCK)
+    head = first[:4]
     if head.startswith(_BOMS_REFUSED):
         raise FileRefused("file_utf32")
     if head.startswith(_BOMS_UTF16):
@@ -108,6 +112,8 @@ def detect_encoding(path: str | Path) -> str:
         except _Undecodable as exc:
             raise FileRefused("file_encoding", line=exc.line) from None
         return "utf-16"
+    if (nul := first.find(b"\x00")) >= 0:  # UTF-16 without BOM, or not text at all
+        raise FileRefused("file_binary", line=first[:nul].count(b"\n") + 1)
     try:
         _decode_all(path, "utf-8-sig")
         return "utf-8-sig"
