@@ -15,14 +15,17 @@ GBK's extension areas, outside GB2312, whose 6,763 characters cover everyday sim
 conservative rule: among the first ``SAMPLE_CHARS`` non-ASCII characters of the GB18030 text, if
 there are at least ``MIN_EVIDENCE`` and more than half lie outside GB2312, or any is in the
 Private Use Area (GB18030's user-defined codes), the file is refused; the reason says
-"Shift-JIS" when the bytes also decode cleanly as Shift-JIS (cp932). Too few non-ASCII
+"Shift-JIS" when the bytes also decode cleanly as Shift-JIS (cp932) into text with kana and
+no user-defined codes. Too few non-ASCII
 characters is no evidence, and the file is read.
 
 A text file never contains NUL or other control characters (except tab, CR, LF): such a file
 is binary, or UTF-16 without a byte-order mark, and is refused.
 
-Known limit: EUC-JP is not told apart from GB2312 (both put kana at the same codes, and its
-kanji decode as other valid GB2312 hanzi); no byte rule can, so it is not attempted.
+EUC-JP cannot be told apart from GB2312 by bytes (both put kana at the same codes, and its
+kanji decode as other valid GB2312 hanzi). So GB18030 text with Japanese kana that also decodes
+cleanly as EUC-JP is refused as ambiguous: a genuine GBK file naming a Japanese company in kana
+must then be saved as UTF-8, which is always read.
 
 **Text cells** (``text_problem``): longer than the model's ``String(n)`` (PostgreSQL would
 refuse the row and SQLite would store it whole), or containing control characters (PostgreSQL
@@ -51,8 +54,9 @@ REASONS = {
         "The file is not UTF-8 or GBK/GB18030 text (undecodable bytes on line %(line)s): "
         "save it as “CSV UTF-8” or .xlsx"
     ),
-    "file_shift_jis": N_(
-        "The file looks like Japanese Shift-JIS text, not GBK: save it as “CSV UTF-8” or .xlsx"
+    "file_japanese": N_(
+        "The file looks like Japanese text (Shift-JIS or EUC-JP), not GBK: save it as "
+        "“CSV UTF-8” or .xlsx"
     ),
     "file_implausible": N_(
         "The file does not look like Chinese text in GBK/GB18030 (mostly rare or private "
@@ -126,11 +130,13 @@ def detect_encoding(path: str | Path) -> str:
     except _Undecodable as gb_error:
         # The encoding that got further is the one the file was most likely meant to be in.
         furthest = max(failed_at, gb_error, key=lambda e: e.offset)
-        if _decodes(path, "cp932"):
-            raise FileRefused("file_shift_jis") from None
+        if _looks_shift_jis(path):
+            raise FileRefused("file_japanese") from None
         raise FileRefused("file_encoding", line=furthest.line) from None
     if not _plausible_chinese(sample):
-        raise FileRefused("file_shift_jis" if _decodes(path, "cp932") else "file_implausible")
+        raise FileRefused("file_japanese" if _looks_shift_jis(path) else "file_implausible")
+    if _KANA.search(sample) and _decodes(path, "euc_jp"):
+        raise FileRefused("file_japanese")
     return "gb18030"
 
 
@@ -163,12 +169,24 @@ def _decode_all(path: Path, encoding: str) -> str:
                 return "".join(sample)
 
 
+_KANA = re.compile(r"[\u3041-\u30ff]")
+
+
 def _decodes(path: Path, encoding: str) -> bool:
     try:
         _decode_all(path, encoding)
     except (_Undecodable, FileRefused):
         return False
     return True
+
+
+def _looks_shift_jis(path: Path) -> bool:
+    """Decodes cleanly as cp932, with kana and without its user-defined (private) codes."""
+    try:
+        sample = _decode_all(path, "cp932")
+    except (_Undecodable, FileRefused):
+        return False
+    return bool(_KANA.search(sample)) and not _PRIVATE.search(sample)
 
 
 _IN_GB2312: dict[str, bool] = {}
