@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from backoffice.models import Customer, Receivable
+from backoffice.models import Customer, Payment, Receivable, SalesUnit
 from backoffice.models.receivable import ImportBatch, ImportKind, ImportStatus
 from backoffice.services.importer import import_file
 from tests import helpers
@@ -287,3 +287,28 @@ def test_fuzz_malformed_files(db, org, tmp_path):
     assert seen["nul.csv"] == "file_binary" and seen["ctrl.csv"] == "file_control_chars"
     assert seen["utf-32.csv"] == "file_utf32" and seen["big5.csv"] == "file_implausible"
     assert seen["huge.csv"] == "amount_too_large"
+
+
+def test_payment_amounts_follow_the_same_grammar(db, org, tmp_path):
+    """Payments: credit notes may be written negative; zero, ambiguous or long values refused."""
+    helpers.make_customer(
+        db.session.scalar(select(SalesUnit)), erp_code="K001", name="华东机械有限公司"
+    )
+    rows = [
+        ["HQ", "P-1", "K001", "(500.00)", "2026-03-02", "", "红字"],
+        ["HQ", "P-2", "K001", "-0", "2026-03-02", "", "红字"],
+        ["HQ", "P-3", "K001", "1.234,56", "2026-03-02", "", "回款"],
+        ["HQ", "P-4", "K001", "-5", "2026-03-02", "", "回款"],
+        ["HQ", "P" * 65, "K001", "5", "2026-03-02", "", "回款"],
+        ["HQ", "P-6", "K001", "１，０００.５０元", "2026-03-02", "", "回款"],
+    ]
+    path = erp.write_csv(tmp_path / "p.csv", erp.PAYMENT_HEADERS, rows)
+    batch = import_file(db.session, path, ImportKind.PAYMENTS, valid_only=True)
+    assert errors(batch) == [
+        (3, "收款金额", "not_positive"),
+        (4, "收款金额", "amount_european"),
+        (5, "收款金额", "not_positive"),
+        (6, "收款单号", "too_long"),
+    ]
+    amounts = dict(db.session.execute(select(Payment.payment_no, Payment.amount)).all())
+    assert amounts == {"P-1": Decimal("500.00"), "P-6": Decimal("1000.50")}
