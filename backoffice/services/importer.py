@@ -26,7 +26,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from flask import current_app
 from sqlalchemy import or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from backoffice.models.base import CENT, utcnow
+from backoffice.models.base import utcnow
 from backoffice.models.customer import Customer
 from backoffice.models.org import Company, SalesUnit
 from backoffice.models.receivable import (
@@ -50,7 +50,9 @@ from backoffice.models.receivable import (
     ReceivableType,
 )
 from backoffice.models.user import User
+from backoffice.services import amounts, textfile
 from backoffice.services.spreadsheet import HEADER_SCAN_ROWS, SpreadsheetError, Table, open_table
+from backoffice.services.textfile import FileRefused
 
 CHUNK_SIZE = 1000
 
@@ -179,46 +181,12 @@ def map_columns(
 # Values
 
 
-_CURRENCY_PREFIX = re.compile(r"^(¥|人民币|rmb|cny)", re.IGNORECASE)
-_CURRENCY_SUFFIX = re.compile(r"(元|人民币|rmb|cny)$", re.IGNORECASE)
-_DIGITS = re.compile(r"\d+(\.\d+)?")
-
-
 def parse_amount(value: Any) -> Decimal:
-    """``1,234.50``, ``¥1,234.50``, ``1234.5元``, ``(1,234.50)`` (negative), full-width digits,
-    and numeric cells. Raises ``ValueError`` for anything else or more than two decimals."""
-    if isinstance(value, bool):
-        raise ValueError("not an amount")
-    if isinstance(value, int):
-        return Decimal(value).quantize(CENT)
-    if isinstance(value, float | Decimal):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError("not an amount")
-        exact = Decimal(repr(value)) if isinstance(value, float) else value
-        rounded = exact.quantize(CENT, rounding=ROUND_HALF_UP)
-        # Floats from Excel carry binary noise (0.1 + 0.2); real extra decimals are refused.
-        if abs(exact - rounded) > Decimal("0.000001"):
-            raise ValueError("more than two decimals")
-        return rounded
-    s = unicodedata.normalize("NFKC", str(value)).strip().replace("\u2212", "-")
-    s = s.replace(",", "").replace(" ", "")
-    negative = False
-    for _ in range(2):  # "-¥(1,234.50)元" and its permutations
-        s = _CURRENCY_SUFFIX.sub("", _CURRENCY_PREFIX.sub("", s))
-        if s.startswith("-"):
-            negative, s = not negative, s[1:]
-        if s.startswith("(") and s.endswith(")"):
-            negative, s = not negative, s[1:-1]
-    if not _DIGITS.fullmatch(s):
-        raise ValueError("not an amount")
-    try:
-        amount = Decimal(s)
-    except InvalidOperation as exc:  # pragma: no cover - the regex admits only digits
-        raise ValueError("not an amount") from exc
-    if amount != amount.quantize(CENT):
-        raise ValueError("more than two decimals")
-    amount = amount.quantize(CENT)
-    return -amount if negative else amount
+    """The signed amount in a cell, by the one grammar in ``backoffice/services/amounts.py``.
+
+    Raises ``amounts.AmountError`` (a ``ValueError``) whose code names the reason.
+    """
+    return amounts.parse_amount(value)
 
 
 EXCEL_EPOCH = date(1899, 12, 30)
@@ -399,6 +367,26 @@ REASONS = {
     "unassigned": N_("No user matches salesperson %(name)s: kept as a name, unassigned"),
     "no_salesperson": N_("No salesperson: the receivable is unassigned"),
     "unknown_contract": N_("Unknown contract %(number)s: not linked"),
+    **amounts.REASONS,
+    **textfile.REASONS,
+}
+
+# Cells stored in a String(n) column must fit it on SQLite too (PostgreSQL would refuse the
+# whole import with an error instead of naming the row).
+TEXT_COLUMNS = {
+    ImportKind.RECEIVABLES: {
+        "doc_no": Receivable.doc_no,
+        "customer_code": Customer.erp_code,
+        "customer_name": Customer.name,
+        "salesperson": Receivable.collector_name,
+    },
+    ImportKind.PAYMENTS: {
+        "payment_no": Payment.payment_no,
+        "customer_code": Customer.erp_code,
+        "customer_name": Customer.name,
+        "doc_no_ref": Payment.doc_no_ref,
+        "note": Payment.note,
+    },
 }
 
 
@@ -576,10 +564,12 @@ def run_batch(
     runner = _Run(session, kind, batch_id, options, progress or (lambda *a: None))
     try:
         status = runner.run(path, filename)
-    except SpreadsheetError as exc:
+    except (SpreadsheetError, FileRefused) as exc:
+        # A refused file is a finished run (the job does not fail, so RQ does not retry it).
         session.rollback()
         runner.outcome.fatal = str(exc)
-        runner.outcome.errors.append(Issue(None, None, None, None, "file", {"detail": str(exc)}))
+        code, params = getattr(exc, "code", "file"), getattr(exc, "params", {"detail": str(exc)})
+        runner.outcome.errors.append(Issue(None, None, None, None, code, params))
         status = ImportStatus.FAILED
     except Exception as exc:
         session.rollback()
@@ -838,8 +828,15 @@ class _Run:
             return
         try:
             row.values["amount"] = parse_amount(value)
-        except ValueError:
-            problems.append(RowProblem("amount", "bad_amount"))
+        except amounts.AmountError as exc:
+            problems.append(RowProblem("amount", exc.code, **exc.params))
+
+    def _text_lengths(self, row: _Row, problems: list[RowProblem]) -> None:
+        for fld, column in TEXT_COLUMNS[self.kind].items():
+            value = row.values.get(fld)
+            found = textfile.text_problem(value, textfile.column_length(column)) if value else None
+            if found is not None:
+                problems.append(RowProblem(fld, found[0], **found[1]))
 
     def _date(self, row: _Row, fld: str, problems: list[RowProblem], required: bool) -> None:
         value = row.raw.get(fld)
@@ -896,6 +893,8 @@ class _Run:
         self._amount(row, problems)
         if row.values.get("amount") is not None and row.values["amount"] < 0:
             problems.append(RowProblem("amount", "negative_amount"))
+        elif row.values.get("amount") == 0:
+            problems.append(RowProblem("amount", "not_positive"))
         self._date(row, "due_date", problems, required=True)
         self._date(row, "issue_date", problems, required=False)
         due, issued = row.values.get("due_date"), row.values.get("issue_date")
@@ -921,6 +920,7 @@ class _Run:
                 problems.append(RowProblem("sales_unit", "unknown_unit"))
         row.values["salesperson"] = text(row.raw.get("salesperson"))
         row.values["contract"] = text(row.raw.get("contract"))
+        self._text_lengths(row, problems)
         return problems
 
     def _receivables_chunk(self, rows: list[_Row], apply: bool) -> None:
@@ -1196,6 +1196,7 @@ class _Run:
             and not row.values["customer_name"]
         ):
             problems.append(RowProblem("customer_name", "missing_customer"))
+        self._text_lengths(row, problems)
         return problems
 
     def _payments_chunk(self, rows: list[_Row], apply: bool) -> None:

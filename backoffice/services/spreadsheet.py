@@ -11,13 +11,13 @@ Hostile files fail with a ``SpreadsheetError`` and a message a user can act on:
 * CSV lines longer than ``MAX_LINE_CHARS`` and fields larger than the csv module's limit are
   refused instead of being buffered.
 
-CSV encodings: UTF-8 with or without a BOM, else GB18030 (a superset of GBK and GB2312), decided
-by one streaming pass over the bytes.
+CSV encodings: UTF-8 with or without a BOM, UTF-16 with a BOM, else GB18030 (a superset of GBK
+and GB2312) when the text is plausible; anything else is refused with ``textfile.FileRefused``
+(see ``backoffice/services/textfile.py``).
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import warnings
@@ -30,6 +30,8 @@ from typing import Any
 
 import openpyxl
 from defusedxml import DefusedXmlException
+
+from backoffice.services.textfile import detect_encoding
 
 # A legitimate sheet rarely compresses better than ~100:1; a zip bomb does ~1000:1.
 MAX_COMPRESSION_RATIO = 200
@@ -170,19 +172,6 @@ def _describe(exc: BaseException) -> str:
 
 def _present(value: Any) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
-
-
-def detect_encoding(path: Path) -> str:
-    """UTF-8 (BOM or not) if every byte decodes as UTF-8, else GB18030; one streaming pass."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    with open(path, "rb") as f:
-        try:
-            while block := f.read(1 << 20):
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "gb18030"
-    return "utf-8-sig"
 
 
 def _sniff_delimiter(path: Path, encoding: str) -> str:

@@ -43,7 +43,7 @@ def test_cli_bad_rows_exit_nonzero_and_are_listed(app, db, tmp_path):
     result = runner.invoke(args=["import", "receivables", str(path)])
     assert result.exit_code == 1
     assert "ERROR line 3 约定付款日 [2026-02-30]: Bad date" in result.output
-    assert "ERROR line 4 应收金额(元) [一千元]: Bad amount" in result.output
+    assert "ERROR line 4 应收金额(元) [一千元]: Not an amount" in result.output
     assert db.session.scalar(select(func.count()).select_from(Receivable)) == 0
     dry = runner.invoke(args=["import", "receivables", str(path), "--dry-run"])
     assert dry.exit_code == 1 and "dry run" in dry.output
