@@ -176,6 +176,29 @@ def check_sign(amount: Decimal, *, allow_zero: bool = False, allow_negative: boo
         raise AmountError("amount_negative")
 
 
+def translated(exc: AmountError) -> str:
+    """The refusal in the user's language (the reasons are marked with ``N_``)."""
+    from flask_babel import gettext
+
+    template = REASONS[exc.code]
+    return gettext(template, **exc.params) if exc.params else gettext(template)
+
+
+def read_amount(
+    text: str | None, *, allow_zero: bool = False, allow_negative: bool = False
+) -> Decimal | None:
+    """An amount typed into a form: None when blank, else the exact amount under the import's
+    grammar and maximum. Raises ``ValueError`` with the translated reason."""
+    if text is None or not str(text).strip():
+        return None
+    try:
+        amount = parse_amount(text)
+        check_sign(amount, allow_zero=allow_zero, allow_negative=allow_negative)
+    except AmountError as exc:
+        raise ValueError(translated(exc)) from exc
+    return amount
+
+
 class MoneyInput:
     """WTForms validator for a money field: the same grammar and maximum as the import.
 
@@ -188,7 +211,6 @@ class MoneyInput:
         self.allow_zero, self.allow_negative = allow_zero, allow_negative
 
     def __call__(self, form: Any, field: Any) -> None:
-        from flask_babel import gettext
         from wtforms.validators import StopValidation
 
         raw = field.raw_data[0] if getattr(field, "raw_data", None) else field.data
@@ -202,7 +224,5 @@ class MoneyInput:
             amount = parse_amount(raw)
             check_sign(amount, allow_zero=self.allow_zero, allow_negative=self.allow_negative)
         except AmountError as exc:
-            template = REASONS[exc.code]
-            message = gettext(template, **exc.params) if exc.params else gettext(template)
-            raise StopValidation(message) from exc
+            raise StopValidation(translated(exc)) from exc
         field.data = amount

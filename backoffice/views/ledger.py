@@ -8,7 +8,7 @@ customers list shows credit flags; both are computed by the list query itself
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import flash, g, redirect, request, url_for
@@ -31,6 +31,7 @@ from backoffice.models.receivable import Receivable
 from backoffice.permissions import Action
 from backoffice.services import aging, credit, payments
 from backoffice.services.aging import Bucket, DebtClass
+from backoffice.services.amounts import read_amount
 from backoffice.views.base import SecuredModelView, deny
 from backoffice.views.fastlist import FastListMixin
 
@@ -249,13 +250,8 @@ class CustomerView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
 
     @staticmethod
     def _parse_limit(text: str | None) -> Decimal | None:
-        text = (text or "").replace(",", "").replace("¥", "").strip()
-        if not text:
-            return None
-        try:
-            return Decimal(text)
-        except InvalidOperation:
-            raise ValueError(_("The credit limit is not a number.")) from None
+        # The import's amount grammar: "1,2,3" or "1E30" is refused, not read as a number.
+        return read_amount(text, allow_zero=True)
 
 
 def _credit_value(view, context, model, name):

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal as D
 
 import openpyxl
+import pytest
 from flask import g
 from sqlalchemy import event, select
 
@@ -172,6 +173,29 @@ def test_credit_page_records_changes_with_reason(client, login_as, db):
     assert len(events) == 4 and {e.reason for e in events} == {"连续三个月逾期"}
     html = client.get(f"/admin/customer/credit/{cust.id}/").get_data(as_text=True)
     assert "连续三个月逾期" in html
+
+
+@pytest.mark.parametrize("limit", ["1,2,3", "1E30", "NaN", "١٢٣", "9999999999999999"])
+def test_credit_limit_follows_the_amount_grammar(client, login_as, db, limit):
+    """A credit limit the import would refuse is refused with its reason; nothing changes."""
+    cust = helpers.make_customer()
+    login_as("credit")
+    g.pop("csrf_token", None)
+    page = client.get(f"/admin/customer/credit/{cust.id}/")
+    token = helpers.CSRF_RE.search(page.get_data(as_text=True))
+    response = client.post(
+        f"/admin/customer/credit/{cust.id}/",
+        data={
+            "csrf_token": token.group(1) or token.group(2),
+            "credit_limit": limit,
+            "reason": "年度评审",
+        },
+        follow_redirects=True,
+    )
+    assert response.status_code in (200, 400)
+    db.session.expire_all()
+    assert db.session.get(Customer, cust.id).credit_limit is None
+    assert db.session.scalars(select(CreditEvent)).all() == []
 
 
 def test_credit_page_needs_credit_permission(client, login_as, db):
