@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from backoffice.extensions import db
 from backoffice.models.job import JobRun
+from backoffice.models.org import Company
 from backoffice.models.receivable import ImportBatch, ImportKind, ImportStatus
 from backoffice.permissions import Action, can
 from backoffice.services import importer
@@ -82,6 +83,14 @@ class ImportView(BaseView):
             return redirect(url_for(".progress", batch_id=batch.id))
         return self._upload_page(kinds)
 
+    @staticmethod
+    def _companies() -> list[Company]:
+        """The companies the user may import into: their own, or every company."""
+        query = select(Company).order_by(Company.code)
+        if current_user.company_id is not None:
+            query = query.where(Company.id == current_user.company_id)
+        return list(db.session.scalars(query))
+
     def _upload_page(self, kinds, status: int = 200):
         recent = db.session.scalars(
             select(ImportBatch).order_by(ImportBatch.id.desc()).limit(10)
@@ -93,12 +102,30 @@ class ImportView(BaseView):
                 "admin/import_upload.html",
                 kinds=kinds,
                 recent=recent,
+                companies=self._companies(),
+                chosen_company=request.form.get("company"),
                 max_mb=current_app.config["IMPORT_MAX_BYTES"] // (1024 * 1024),
             ),
             status,
         )
 
+    def _company_code(self) -> tuple[str | None, str | None]:
+        """(problem, code): the company chosen for rows without a company column, as the CLI's
+        ``--company``. A company-scoped user always imports into their own company."""
+        companies = {c.code: c for c in self._companies()}
+        code = (request.form.get("company") or "").strip()
+        if not code:
+            if current_user.company_id is not None or len(companies) == 1:
+                return None, next(iter(companies), None)
+            return None, None  # the file must name the company on every row
+        if code not in companies:
+            return _("Choose one of the listed companies."), None
+        return None, code
+
     def _accept(self, kind: ImportKind) -> tuple[str | None, ImportBatch | None]:
+        problem, company_code = self._company_code()
+        if problem:
+            return problem, None
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             return _("Choose a file to import."), None
@@ -132,6 +159,7 @@ class ImportView(BaseView):
             filename=filename,
             dry_run=bool(request.form.get("dry_run")),
             valid_only=bool(request.form.get("valid_only")),
+            company_code=company_code,
             user_id=current_user.id,
             storage_key=key,
         )

@@ -138,3 +138,62 @@ def test_other_users_batch_needs_import_batch_permission(as_role, db, tmp_path):
     client, _user = as_role("collector")
     assert client.get(f"/admin/import/{batch.id}/result/").status_code == 403
     assert client.get(f"/admin/import/{batch.id}/status.json").status_code == 403
+
+
+def _two_companies():
+    hq = helpers.make_company(code="HQ", name="总公司")
+    helpers.make_unit(hq, code="EAST", name="华东事业部")
+    sub = helpers.make_company(code="SUB", name="子公司")
+    helpers.make_unit(sub, code="WEST", name="西部事业部")
+
+
+def _without_company_column(tmp_path, suffix: str):
+    headers = erp.RECEIVABLE_HEADERS[1:]
+    rows = [row[1:] for row in erp.receivable_rows("HQ", "EAST")]
+    if suffix == "csv":
+        return erp.write_csv(tmp_path / "金蝶导出.csv", headers, rows, encoding="gbk")
+    return erp.write_xlsx(tmp_path / "金蝶导出.xlsx", headers, rows, title="应收单列表")
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "csv"])
+def test_browser_import_without_company_column_uses_the_chosen_company(
+    as_role, db, tmp_path, suffix
+):
+    """With two companies, a Kingdee-style export without a company column imports into the
+    company chosen on the page, as the CLI's --company does (xlsx and GBK CSV)."""
+    _two_companies()
+    client, _user = as_role("finance")
+    page = client.get("/admin/import/").get_data(as_text=True)
+    assert 'name="company"' in page and "子公司" in page
+    path = _without_company_column(tmp_path, suffix)
+    token = csrf_from(page)
+    data = {"csrf_token": token, "kind": "receivables", "company": "HQ",
+            "file": (io.BytesIO(path.read_bytes()), path.name)}  # fmt: skip
+    response = client.post("/admin/import/", data=data, content_type="multipart/form-data")
+    assert response.status_code == 302
+    batch = db.session.scalar(select(ImportBatch))
+    assert batch.status == ImportStatus.APPLIED, batch.report
+    receivables = db.session.scalars(select(Receivable)).all()
+    assert len(receivables) == 4
+    assert {r.company.code for r in receivables} == {"HQ"}
+
+
+def test_browser_import_refuses_a_company_outside_the_list(as_role, db, tmp_path):
+    """A company code that is not offered is refused with a message; nothing is imported."""
+    _two_companies()
+    client, _user = as_role("finance")
+    token = csrf_from(client.get("/admin/import/").get_data(as_text=True))
+    path = _without_company_column(tmp_path, "xlsx")
+    data = {"csrf_token": token, "kind": "receivables", "company": "NOPE",
+            "file": (io.BytesIO(path.read_bytes()), path.name)}  # fmt: skip
+    response = client.post("/admin/import/", data=data, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(ImportBatch)) == 0
+
+
+def test_single_company_is_preselected(as_role, db):
+    """With one company, the page pre-selects it."""
+    _org()
+    client, _user = as_role("finance")
+    page = client.get("/admin/import/").get_data(as_text=True)
+    assert '<option value="HQ" selected>' in page
