@@ -34,6 +34,13 @@ def _open_tasks(session: Session, *criteria: Any) -> list[Task]:
     )
 
 
+def _titled(task: Task) -> str:
+    """The task's title with its due date, unless the title already says it."""
+    if str(task.due_on) in task.title:
+        return task.title
+    return f"{task.title}（截止 {task.due_on}）"
+
+
 def _finance_users(session: Session, company_id: int | None) -> list[int]:
     """Active finance specialists who cover ``company_id`` (no company = every company)."""
     ids = users_with_role(session, RoleName.FINANCE)
@@ -66,7 +73,7 @@ def remind_due_soon(session: Session, today: date, calendar: WorkCalendar | None
             notify(
                 session,
                 [task.assignee_id],
-                f"即将到期：{task.title}（截止 {task.due_on}）",
+                f"即将到期：{_titled(task)}",
                 f"此事项将于 {task.due_on} 到期，请在截止日前完成。",
                 task.link,
                 dedup_key=f"task:{task.id}:due-soon",
@@ -93,7 +100,7 @@ def notify_missed(session: Session, today: date) -> int:
             notify(
                 session,
                 recipients,
-                f"已逾期：{task.title}（截止 {task.due_on}）",
+                f"已逾期：{_titled(task)}",
                 f"此事项已于 {task.due_on} 到期仍未完成，请尽快处理。",
                 task.link,
                 dedup_key=f"task:{task.id}:missed",

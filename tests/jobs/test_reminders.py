@@ -126,6 +126,18 @@ def test_missed_deadline_notifies_assignee_copies_and_finance_once(db, org):
     assert note.title.startswith("已逾期") and "2026-11-12" in note.title
 
 
+def test_a_title_that_names_its_deadline_is_not_repeated(db, org):
+    """A task whose title already says its due date is reminded without a second "(截止 …)"."""
+    c = org["collector_east"]
+    title = "逾期账款确认表 2026-10 待答复（截止 2026-11-12）"
+    task(db, org["east"], c, date(2026, 11, 12), title=title)
+    assert notify_missed(db.session, FRIDAY) >= 1
+    db.session.commit()
+    note = db.session.scalar(select(Notification).where(Notification.user_id == c.id))
+    assert note.title == "已逾期：逾期账款确认表 2026-10 待答复（截止 2026-11-12）"
+    assert note.title.count("截止") == 1
+
+
 def test_the_scheduler_starts_the_reminders_daily_with_a_deterministic_id(db, org):
     """Every day's schedule holds the reminder job for that day, under reminders_<day>."""
     for day in (FRIDAY, date(2026, 11, 14)):  # a working day and a Saturday

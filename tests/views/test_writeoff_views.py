@@ -6,6 +6,7 @@ the accountability finding, scope (404), the auditor (403) and the Annex 3 PDF."
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 from datetime import date, timedelta
@@ -13,6 +14,7 @@ from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
+from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 
 from backoffice.models import (
@@ -284,6 +286,11 @@ def test_chain_with_rejection_resubmission_and_filing(app, db, chain):
     assert decisions(db) == 7
 
     credit = client_for(app, chain["credit"])
+    filing_page = credit.get(page).get_data(as_text=True)
+    # The filing button says 归档 (to file away) in Chinese, not 文件 (a file).
+    assert re.search(r'id="writeoff-file">\s*File the write-off\s*<', filing_page)
+    with app.test_request_context(), force_locale("zh_Hans_CN"):
+        assert gettext("File the write-off") == "归档"
     assert post(credit, page + "file", {}, page).status_code == 303
     assert fresh(db, app_id).status is WriteOffStatus.APPROVED  # finance has not filed yet
     # Finance files with the accounting reference; without it, refused.
