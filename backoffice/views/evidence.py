@@ -77,6 +77,9 @@ class EvidenceView(BaseView):
             .where(scope_filter(EvidenceDocument, current_user))
             .order_by(EvidenceDocument.uploaded_at.desc(), EvidenceDocument.id.desc())
         ).all()
+        # Art.22: a sealed case or write-off takes no new document and loses none; the page
+        # offers no button the server would refuse.
+        sealed = getattr(owner, "sealed_at", None) is not None
         return (
             self.render(
                 "admin/evidence_list.html",
@@ -84,9 +87,10 @@ class EvidenceView(BaseView):
                 owner=owner,
                 documents=documents,
                 doc_types=list(DocumentType),
-                may_upload=can(current_user, RESOURCE, Action.CREATE),
+                sealed=sealed,
+                may_upload=not sealed and can(current_user, RESOURCE, Action.CREATE),
                 may_verify=can(current_user, RESOURCE, Action.VERIFY),
-                may_delete=can(current_user, RESOURCE, Action.DELETE),
+                may_delete=not sealed and can(current_user, RESOURCE, Action.DELETE),
                 max_mb=current_app.config["UPLOAD_MAX_BYTES"] / 1024 / 1024,
             ),
             status,

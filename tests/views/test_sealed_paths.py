@@ -6,6 +6,7 @@ write-off edit, command line. Each attempt leaves the database as it was and is 
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -274,3 +275,16 @@ def test_sealed_case_stays_sealed_after_an_attempt_to_unseal(app, db, sealed):
         db.session.commit()
     db.session.rollback()
     assert state(db, sealed) == before
+
+
+def test_sealed_case_pages_offer_no_upload_or_delete(app, db, sealed):
+    """A sealed case's evidence page and case file show downloads and verification only: no
+    upload form, no delete button, no upload link, and say why."""
+    client, _token = client_as(app, "legal")
+    case = sealed["case"]
+    page = client.get(f"/admin/evidence/case/{case.id}/").get_data(as_text=True)
+    assert 'id="evidence-sealed"' in page
+    assert 'id="evidence-upload"' not in page
+    assert "/delete" not in page
+    case_file = client.get(f"/admin/collection_case/file/{case.id}").get_data(as_text=True)
+    assert re.search(r">\s*上传\s*</a>", case_file) is None
