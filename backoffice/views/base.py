@@ -28,6 +28,7 @@ from flask_admin.model.filters import convert
 from flask_admin.model.form import converts
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import inspect as sa_inspect
 from wtforms import DecimalField
 from wtforms.fields import Choice, SelectChoice
@@ -130,7 +131,8 @@ def _enum_formatter(view, value, name=None):
 
 
 def _money_formatter(view, value, name=None):
-    return format_money(value)
+    # The span lets the list right-align every money column and keep it on one line.
+    return Markup('<span class="qq-money">{}</span>').format(format_money(value))
 
 
 def _bool_formatter(view, value, name=None):
