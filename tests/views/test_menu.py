@@ -64,7 +64,9 @@ def test_every_menu_link_opens_for_its_role(client, login_as):
         assert client.get(f"/admin/{endpoint}/").status_code == 200, endpoint
 
 
-@pytest.mark.parametrize("path", ["/admin/", "/admin/import/", "/admin/leadership/"])
+@pytest.mark.parametrize(
+    "path", ["/admin/", "/admin/import/", "/admin/leadership/", "/admin/data/", "/admin/nowhere/"]
+)
 def test_pages_with_their_own_heading_show_it_once(client, login_as, path):
     """Custom pages carry their own <h1>; Flask-Admin's automatic title is not added above it."""
     login_as("finance")
