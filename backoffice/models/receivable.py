@@ -78,6 +78,9 @@ class Receivable(ScopedMixin, TimestampMixin, Base):
         Index("ix_receivable_unit_due", "sales_unit_id", "due_date"),
         Index("ix_receivable_status_due", "status", "due_date"),
         Index("ix_receivable_customer_due", "customer_id", "due_date"),
+        # The list's order (due date, then id as the tie-break): a deep page walks this index
+        # instead of sorting the table (PostgreSQL spilled the sort to disk at 1M rows).
+        Index("ix_receivable_due_id", "due_date", "id"),
         CheckConstraint("amount >= 0", name="amount_not_negative"),
     )
 
@@ -93,7 +96,7 @@ class Receivable(ScopedMixin, TimestampMixin, Base):
     amount: Mapped[Decimal]
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     issue_date: Mapped[date | None]
-    due_date: Mapped[date] = mapped_column(index=True)
+    due_date: Mapped[date]
     # Maintained by the payment allocation service; outstanding = amount - paid - written off.
     paid_amount: Mapped[Decimal] = mapped_column(default=Decimal("0"))
     written_off_amount: Mapped[Decimal] = mapped_column(default=Decimal("0"))
@@ -119,14 +122,17 @@ class Payment(ScopedMixin, TimestampMixin, Base):
     """Money received (or a credit note) from a customer; allocated to receivables."""
 
     __tablename__ = "payment"
-    __table_args__ = (UniqueConstraint("company_id", "payment_no"),)
+    __table_args__ = (
+        UniqueConstraint("company_id", "payment_no"),
+        Index("ix_payment_received_id", "received_on", "id"),  # the list's order
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     payment_no: Mapped[str] = mapped_column(String(64))
     kind: Mapped[PaymentKind] = enum_column(PaymentKind, default=PaymentKind.PAYMENT)
     amount: Mapped[Decimal]
-    received_on: Mapped[date] = mapped_column(index=True)
+    received_on: Mapped[date]
     # The document the payer named, if any; otherwise allocation goes oldest first.
     doc_no_ref: Mapped[str | None] = mapped_column(String(64))
     unallocated: Mapped[Decimal] = mapped_column(default=Decimal("0"))
