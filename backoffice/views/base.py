@@ -42,6 +42,7 @@ from backoffice.permissions import Action, can, resource_of, scope_filter, unit_
 from backoffice.services import audit
 from backoffice.services.audit import SealedError
 from backoffice.services.formatting import format_money
+from backoffice.views.filters import RelatedFilter, related_filter
 
 # Flask-Admin endpoint → the action it needs.
 ENDPOINT_ACTIONS = {
@@ -462,6 +463,21 @@ class SecuredModelView(ModelView):
         super().on_model_change(form, model, is_created)
 
     # -- saving: a refused change is a clear message and is audited --------------------------
+
+    def scaffold_filters(self, name):
+        # A relation to a unit, company, user or role: one choice list of names (issue 11).
+        flt = related_filter(self.model, name, self.get_column_name(name))
+        return [flt] if flt is not None else super().scaffold_filters(name)
+
+    def _get_filter_groups(self):
+        groups = super()._get_filter_groups()
+        if groups and has_request_context() and current_user.is_authenticated:
+            for items in groups.values():
+                for item in items:
+                    flt = self._filters[item["index"]]
+                    if isinstance(flt, RelatedFilter):
+                        item["options"] = flt.scoped_options(current_user)
+        return groups
 
     def handle_view_exception(self, exc):
         if isinstance(exc, SealedError | ValueError | PermissionError):
