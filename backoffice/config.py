@@ -69,6 +69,11 @@ class Config:
     # Jobs
     JOB_TIMEOUT_SECONDS = _env_int("JOB_TIMEOUT_SECONDS", 3600)
     JOB_RETRIES = _env_int("JOB_RETRIES", 3)
+    # The reconciler (jobs/reconcile.py), run by the scheduler: how often, and how old a queued
+    # row must be before a missing RQ job counts as lost rather than on its way.
+    JOB_RECONCILE_INTERVAL = _env_int("JOB_RECONCILE_INTERVAL", 60)
+    JOB_RECONCILE_GRACE = _env_int("JOB_RECONCILE_GRACE", 60)
+    SCHEDULER_AT_HOUR = _env_int("SCHEDULER_AT_HOUR", 6)  # Asia/Shanghai; 24: never tick
 
     ADMIN_PAGE_SIZE = 20
     TESTING = False
