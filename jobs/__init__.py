@@ -83,9 +83,7 @@ def redis_connection() -> Redis:
     """
     url = current_app.config.get("REDIS_URL")
     if not url:
-        raise QueueUnavailable(
-            "REDIS_URL is not set: use the run command (bash scripts/run.sh) or set REDIS_URL"
-        )
+        raise QueueUnavailable("REDIS_URL is not set")
     cfg = current_app.config
     return Redis.from_url(
         url,
@@ -105,7 +103,7 @@ def require_queue(connection: Redis | None = None) -> Redis:
     try:
         conn.ping()
     except (RedisError, OSError) as exc:
-        raise QueueUnavailable(f"cannot reach Redis ({exc.__class__.__name__}: {exc})") from exc
+        raise QueueUnavailable(f"Redis does not answer ({exc})") from exc
     return conn
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from backoffice.extensions import db
 from backoffice.services import monthly, notify
-from jobs import QUEUE_REPORTS, enqueue, job, make_job_id, set_progress
+from jobs import QUEUE_REPORTS, job, make_job_id, set_progress
+from jobs.resume import ensure_enqueued
 
 STATEMENT_CHUNK = 50  # customers per statement job: small enough that workers share evenly
 
@@ -27,11 +28,14 @@ def run_period(period: str, *, inline: bool = False) -> dict:
     chunks = [
         customer_ids[i : i + STATEMENT_CHUNK] for i in range(0, len(customer_ids), STATEMENT_CHUNK)
     ]
+    missing = set(monthly.missing_statements(db.session, p))
     for n, chunk in enumerate(chunks, 1):
         if inline:
             monthly.build_statements(db.session, p, chunk)
-        else:
-            enqueue(
+        elif missing.intersection(chunk):
+            # Resume: a chunk whose statements all exist is skipped; one with any missing is
+            # queued, or queued again if its job row already ended (the job skips done ones).
+            ensure_enqueued(
                 monthly_statements,
                 period,
                 chunk[0],
@@ -42,6 +46,8 @@ def run_period(period: str, *, inline: bool = False) -> dict:
         set_progress(40 + int(60 * n / max(1, len(chunks))), f"statements {n}/{len(chunks)}")
     if inline:
         monthly.finish_run(db.session, run)
+    else:
+        monthly.finish_if_complete(db.session, p)  # nothing was missing: done now
     return {
         "period": period,
         "units": len(units),
@@ -62,4 +68,5 @@ def monthly_statements(period: str, first_customer_id: int, last_customer_id: in
     p = monthly.plan(db.session, period)
     ids = monthly.statement_customer_ids(db.session, p.as_of, first_customer_id, last_customer_id)
     created = monthly.build_statements(db.session, p, ids)
+    monthly.finish_if_complete(db.session, p)  # the last chunk to end finishes the run
     return {"period": period, "customers": len(ids), "created": created}

@@ -238,4 +238,3 @@ def reconcile_quietly(log) -> Reconciled | None:
     if done:
         log(f"reconciled job runs: {done}")
     return done
-

@@ -25,6 +25,14 @@ def cli_actor() -> audit.Actor:
     return audit.Actor(None, f"cli:{who}")
 
 
+def queue_unavailable(exc: Exception) -> click.ClickException:
+    """The one line a command prints when it cannot queue its job (no traceback, no row)."""
+    return click.ClickException(
+        f"cannot queue the job: {exc}. Start the app with the run command (bash scripts/run.sh), "
+        "set REDIS_URL to a running Redis, or run it here with --inline."
+    )
+
+
 users_cli = AppGroup("users", help="Manage users.")
 audit_cli = AppGroup("audit", help="The audit trail.")
 
