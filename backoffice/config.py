@@ -74,6 +74,7 @@ class Config:
     JOB_RECONCILE_INTERVAL = _env_int("JOB_RECONCILE_INTERVAL", 60)
     JOB_RECONCILE_GRACE = _env_int("JOB_RECONCILE_GRACE", 60)
     SCHEDULER_AT_HOUR = _env_int("SCHEDULER_AT_HOUR", 6)  # Asia/Shanghai; 24: never tick
+    MONTHLY_STATEMENT_CHUNK = _env_int("MONTHLY_STATEMENT_CHUNK", 50)  # customers per job
 
     ADMIN_PAGE_SIZE = 20
     TESTING = False

@@ -4,6 +4,8 @@ running again after a worker was killed, leaves exactly one of each."""
 
 from __future__ import annotations
 
+from flask import current_app
+
 from backoffice.extensions import db
 from backoffice.services import monthly, notify
 from jobs import QUEUE_REPORTS, job, make_job_id, set_progress
@@ -25,9 +27,8 @@ def run_period(period: str, *, inline: bool = False) -> dict:
     notify.notify_leadership_report(db.session, f"{p.as_of.year:04d}-{p.as_of.month:02d}")
     db.session.commit()
     customer_ids = monthly.statement_customer_ids(db.session, p.as_of)
-    chunks = [
-        customer_ids[i : i + STATEMENT_CHUNK] for i in range(0, len(customer_ids), STATEMENT_CHUNK)
-    ]
+    size = int(current_app.config.get("MONTHLY_STATEMENT_CHUNK", STATEMENT_CHUNK))
+    chunks = [customer_ids[i : i + size] for i in range(0, len(customer_ids), size)]
     missing = set(monthly.missing_statements(db.session, p))
     for n, chunk in enumerate(chunks, 1):
         if inline:

