@@ -47,8 +47,8 @@ class Resumed:
     line: str
 
 
-def _row(job_id: str) -> JobRun | None:
-    return db.session.scalar(select(JobRun).where(JobRun.rq_job_id == job_id))
+def _status(job_id: str) -> JobStatus | None:
+    return db.session.scalar(select(JobRun.status).where(JobRun.rq_job_id == job_id))
 
 
 def resume_monthly(period: str, user_id: int | None = None) -> Resumed:
@@ -75,11 +75,11 @@ def resume_monthly(period: str, user_id: int | None = None) -> Resumed:
             f"{period} is complete ({c['reports']} reports, {c['forms']} forms, "
             f"{c['statements']} statements); nothing to do",
         )
-    before = _row(job_id)
+    before = _status(job_id)
     run = ensure_enqueued(monthly_run, period, job_id=job_id, queue=QUEUE_REPORTS, user_id=user_id)
     if before is None:
         verb = "enqueued"
-    elif before.status in ENDED:
+    elif before in ENDED:
         verb = f"resuming ({len(missing)} statements missing): re-enqueued"
     else:
         verb = f"in progress ({len(missing)} statements to go):"
@@ -93,14 +93,14 @@ def resume_year_end(year: int, user_id: int | None = None) -> Resumed:
     from jobs.archive import year_end_archive
 
     job_id = make_job_id("year-end-archive", year)
-    before = _row(job_id)
+    before = _status(job_id)
     todo = archive.cases_to_archive(db.session, year)
-    if before is not None and before.status in ENDED and not todo:
+    if before in ENDED and not todo:
         return Resumed(None, f"{year}: every closed case is archived; nothing to do")
     run = ensure_enqueued(year_end_archive, year, job_id=job_id, user_id=user_id)
     if before is None:
         verb = "enqueued"
-    elif before.status in ENDED:
+    elif before in ENDED:
         verb = f"resuming ({len(todo)} case(s) to archive): re-enqueued"
     else:
         verb = "in progress:"
