@@ -228,11 +228,7 @@ def enqueue(
     try:
         _put(run, connection)
     except Exception as exc:  # noqa: BLE001 - Redis went away between the ping and the put
-        # The put may have landed or not (a frozen Redis answers late). The row stays queued,
-        # says so, and the reconciler (jobs.reconcile) puts it again if RQ does not have it.
-        db.session.rollback()
-        run.message = f"Redis unreachable when enqueued; the reconciler will queue it: {exc}"[:300]
-        db.session.commit()
+        _note_unqueued(run, exc)
     return run
 
 
@@ -292,11 +288,22 @@ def rerun(run_id: int, user_id: int | None = None, connection: Redis | None = No
     )
     db.session.commit()
     db.session.refresh(run)
-    old = fetch_rq_job(run.rq_job_id, connection)
-    if old is not None:
-        old.delete()  # clear it from the finished/failed registries before the id is reused
-    _put(run, connection)
+    try:
+        old = fetch_rq_job(run.rq_job_id, connection)
+        if old is not None:
+            old.delete()  # clear it from the finished/failed registries before the id is reused
+        _put(run, connection)
+    except Exception as exc:  # noqa: BLE001 - Redis went away after the flip: never stuck
+        _note_unqueued(run, exc)
     return run
+
+
+def _note_unqueued(run: JobRun, exc: Exception) -> None:
+    """The row is committed as queued but its put failed (the put may have landed late, on a
+    frozen Redis, or not at all): say so on the row; the reconciler puts it if RQ lacks it."""
+    db.session.rollback()
+    run.message = f"Redis unreachable when enqueued; the reconciler will queue it: {exc}"[:300]
+    db.session.commit()
 
 
 def sync_runs(runs: Iterable[JobRun], connection: Redis | None = None) -> None:

@@ -30,6 +30,7 @@ def run_period(period: str, *, inline: bool = False) -> dict:
     size = int(current_app.config.get("MONTHLY_STATEMENT_CHUNK", STATEMENT_CHUNK))
     chunks = [customer_ids[i : i + size] for i in range(0, len(customer_ids), size)]
     missing = set(monthly.missing_statements(db.session, p))
+    queued = 0
     for n, chunk in enumerate(chunks, 1):
         if inline:
             monthly.build_statements(db.session, p, chunk)
@@ -44,6 +45,7 @@ def run_period(period: str, *, inline: bool = False) -> dict:
                 job_id=make_job_id("monthly-statements", period, chunk[0], chunk[-1]),
                 queue=QUEUE_REPORTS,
             )
+            queued += 1
         set_progress(40 + int(60 * n / max(1, len(chunks))), f"statements {n}/{len(chunks)}")
     if inline:
         monthly.finish_run(db.session, run)
@@ -52,7 +54,7 @@ def run_period(period: str, *, inline: bool = False) -> dict:
     return {
         "period": period,
         "units": len(units),
-        "statement_jobs": 0 if inline else len(chunks),
+        "statement_jobs": queued,
         **monthly.counts(db.session, period),
     }
 

@@ -158,3 +158,23 @@ def test_reconcile_without_redis_raises_queue_unavailable(app, db, monkeypatch):
     monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
     with pytest.raises(jobs.QueueUnavailable, match="Redis does not answer"):
         reconcile()
+
+
+def test_a_rerun_whose_put_fails_is_queued_by_the_reconciler(queues, db, monkeypatch):  # noqa: F811
+    """Redis freezes during a re-run's put: the row says so (no exception, not stuck in queued);
+    the reconciler puts it on the queue and it runs once more."""
+    jobs.enqueue(sample_jobs.add, 3, 4, job_id="rerun-frozen")
+    work(queues)
+    from redis.exceptions import TimeoutError as RedisTimeout
+
+    def frozen(*args, **kwargs):
+        raise RedisTimeout("Timeout reading from socket")
+
+    monkeypatch.setattr(jobs, "_put", frozen)
+    run = jobs.rerun(run_row(db, "rerun-frozen").id)
+    assert run.status is JobStatus.QUEUED and "reconciler will queue it" in run.message
+    monkeypatch.undo()
+    assert reconcile(queues, grace=0).requeued == ["rerun-frozen"]
+    work(queues)
+    row = run_row(db, "rerun-frozen")
+    assert row.status is JobStatus.FINISHED and row.attempts == 2
