@@ -45,17 +45,17 @@ def test_upload_with_redis_unreachable_is_refused_and_leaves_nothing(
 ):
     """REDIS_URL points at a closed port: the upload answers 503 with a Chinese message, and
     no batch, job row or stored file is left behind (it used to 500 with a pending batch)."""
+    from jobs.imports import upload_dir
+
     monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{_closed_port()}/0")
+    stored_before = set(upload_dir().iterdir())
     path = erp.write_xlsx(tmp_path / "应收.xlsx", erp.RECEIVABLE_HEADERS,
                           erp.receivable_rows("HQ", "EAST"))  # fmt: skip
     response = _upload(finance, path)
     assert response.status_code == 503
     assert "任务队列暂时无法连接，文件未导入" in response.get_data(as_text=True)
     assert count(db, ImportBatch) == 0 and count(db, JobRun) == 0
-    from jobs.imports import upload_dir
-
-    with app.app_context():
-        assert list(upload_dir().iterdir()) == []
+    assert set(upload_dir().iterdir()) == stored_before  # no file stored either
 
 
 def test_upload_whose_put_times_out_is_queued_by_the_reconciler(
