@@ -125,7 +125,12 @@ def setup_command():
 
 
 def register_commands(app: Flask) -> None:
-    from backoffice.cli.processes import scheduler_command, serve_command, worker_command
+    from backoffice.cli.processes import (
+        reconcile_command,
+        scheduler_command,
+        serve_command,
+        worker_command,
+    )
 
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
@@ -134,6 +139,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(serve_command)
+    app.cli.add_command(reconcile_command)
 
     from backoffice.cli.imports import import_cli
 

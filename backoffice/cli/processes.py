@@ -124,6 +124,34 @@ def scheduler_command(once: bool, on_date: datetime | None, at_hour: int | None)
         time.sleep(min(30, interval))
 
 
+@click.command("reconcile")
+@click.option(
+    "--grace",
+    type=float,
+    default=None,
+    help="Seconds a queued row may lack its RQ job before it counts as lost "
+    "[default: JOB_RECONCILE_GRACE].",
+)
+@with_appcontext
+def reconcile_command(grace: float | None) -> None:
+    """Queue again the job runs Redis lost or whose worker died; fail stale ones with the reason.
+
+    The scheduler does this by itself at start and every JOB_RECONCILE_INTERVAL seconds; this
+    runs one pass now and prints what it did. Idempotent (jobs/reconcile.py).
+    """
+    from backoffice.cli import cli_actor
+    from backoffice.services import audit
+    from jobs import QueueUnavailable
+    from jobs.reconcile import reconcile
+
+    with audit.acting_as(cli_actor()):
+        try:
+            done = reconcile(grace=grace)
+        except QueueUnavailable as exc:
+            raise click.ClickException(f"cannot reconcile: {exc}") from None
+    click.echo(str(done))
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -40,3 +40,17 @@ def test_command_without_redis_prints_one_line_and_records_nothing(
     assert "bash scripts/run.sh" in lines[0] and "--inline" in lines[0]
     assert "Traceback" not in result.output
     assert db.session.scalar(select(func.count()).select_from(JobRun)) == 0
+
+
+def test_reconcile_command_requeues_a_lost_job_and_says_so(app, db, redis_conn):
+    """``flask reconcile --grace 0`` puts back a queued job Redis lost and prints its id."""
+    import jobs
+    from tests.jobs import sample_jobs
+
+    jobs.enqueue(sample_jobs.add, 1, 2, job_id="cli-lost")
+    redis_conn.flushdb()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["reconcile", "--grace", "0"])
+    assert result.exit_code == 0 and result.output.strip() == "re-enqueued: cli-lost"
+    again = runner.invoke(args=["reconcile", "--grace", "0"])
+    assert again.output.strip() == "nothing to do"
