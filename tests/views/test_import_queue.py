@@ -4,6 +4,7 @@ and nothing half-created; a put that timed out leaves a row the reconciler queue
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 from redis.exceptions import TimeoutError as RedisTimeout
@@ -86,3 +87,39 @@ def test_upload_whose_put_times_out_is_queued_by_the_reconciler(
     db.session.expire_all()
     assert db.session.scalar(select(ImportBatch.status)) is ImportStatus.APPLIED
     assert count(db, Receivable) > 0
+
+
+def test_upload_during_a_redis_freeze_is_refused_quickly_and_leaves_nothing(
+    app,
+    db,
+    finance,
+    queues,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+):
+    """Redis frozen (DEBUG SLEEP) while a file is uploaded: the request gives up after its short
+    socket timeout with the Chinese message instead of hanging, and records nothing."""
+    import threading
+
+    from redis import Redis
+
+    monkeypatch.setitem(app.config, "REDIS_SOCKET_TIMEOUT", 1)
+    path = erp.write_xlsx(tmp_path / "应收.xlsx", erp.RECEIVABLE_HEADERS,
+                          erp.receivable_rows("HQ", "EAST"))  # fmt: skip
+    token_page = finance.get("/admin/import/")  # before the freeze: the page itself needs no Redis
+    assert token_page.status_code == 200
+    url = app.config["REDIS_URL"]
+    freezer = threading.Thread(
+        target=lambda: Redis.from_url(url).execute_command("DEBUG", "SLEEP", "4")
+    )
+    freezer.start()
+    time.sleep(0.3)  # the freeze has begun
+    started = time.monotonic()
+    try:
+        response = _upload(finance, path)
+        took = time.monotonic() - started
+    finally:
+        freezer.join()
+    assert response.status_code == 503 and took < 3.5
+    assert "任务队列暂时无法连接" in response.get_data(as_text=True)
+    assert count(db, ImportBatch) == 0 and count(db, JobRun) == 0
