@@ -72,6 +72,15 @@ class Config:
     # Jobs
     JOB_TIMEOUT_SECONDS = _env_int("JOB_TIMEOUT_SECONDS", 3600)
     JOB_RETRIES = _env_int("JOB_RETRIES", 3)
+    # The reconciler (jobs/reconcile.py), run by the scheduler: how often, and how old a queued
+    # row must be before a missing RQ job counts as lost rather than on its way.
+    JOB_RECONCILE_INTERVAL = _env_int("JOB_RECONCILE_INTERVAL", 60)
+    JOB_RECONCILE_GRACE = _env_int("JOB_RECONCILE_GRACE", 60)
+    SCHEDULER_AT_HOUR = _env_int("SCHEDULER_AT_HOUR", 6)  # Asia/Shanghai; 24: never tick
+    MONTHLY_STATEMENT_CHUNK = _env_int("MONTHLY_STATEMENT_CHUNK", 50)  # customers per job
+    # Seconds a request or command waits for Redis before it says the queue is unreachable.
+    REDIS_CONNECT_TIMEOUT = _env_int("REDIS_CONNECT_TIMEOUT", 2)
+    REDIS_SOCKET_TIMEOUT = _env_int("REDIS_SOCKET_TIMEOUT", 5)
 
     ADMIN_PAGE_SIZE = 20
     TESTING = False

@@ -64,6 +64,10 @@ class JobBusy(Exception):
     """A re-run was asked for a job that is queued or running."""
 
 
+class QueueUnavailable(RuntimeError):
+    """Redis cannot be reached (or REDIS_URL is unset): nothing was enqueued or recorded."""
+
+
 def make_job_id(name: str, *parts: Any) -> str:
     """The deterministic RQ job id for ``name`` over ``parts``: ``monthly-run_2026-10``.
 
@@ -73,10 +77,34 @@ def make_job_id(name: str, *parts: Any) -> str:
 
 
 def redis_connection() -> Redis:
+    """A connection with short timeouts: a request or command must not hang on a frozen Redis.
+
+    (RQ's worker raises ``socket_timeout`` on its own connection above its blocking dequeue.)
+    """
     url = current_app.config.get("REDIS_URL")
     if not url:
-        raise RuntimeError("REDIS_URL is not set: start Redis or use the run command")
-    return Redis.from_url(url)
+        raise QueueUnavailable("REDIS_URL is not set")
+    cfg = current_app.config
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=cfg.get("REDIS_CONNECT_TIMEOUT", 2),
+        socket_timeout=cfg.get("REDIS_SOCKET_TIMEOUT", 5),
+    )
+
+
+def require_queue(connection: Redis | None = None) -> Redis:
+    """A connection to a Redis that answers now; raises ``QueueUnavailable`` otherwise.
+
+    Callers check before they create anything that only makes sense with a job behind it.
+    """
+    from redis.exceptions import RedisError
+
+    conn = connection or redis_connection()
+    try:
+        conn.ping()
+    except (RedisError, OSError) as exc:
+        raise QueueUnavailable(f"Redis does not answer ({exc})") from exc
+    return conn
 
 
 def get_queue(name: str = QUEUE_DEFAULT, connection: Redis | None = None) -> Queue:
@@ -177,6 +205,7 @@ def enqueue(
         "timeout": int(timeout or cfg["JOB_TIMEOUT_SECONDS"]),
         "retries": int(cfg["JOB_RETRIES"] if retries is None else retries),
     }
+    connection = require_queue(connection)
     run = _run_by_job_id(job_id)
     if run is not None:
         if run.status is JobStatus.QUEUED and fetch_rq_job(job_id, connection) is None:
@@ -196,7 +225,10 @@ def enqueue(
     except IntegrityError:  # a concurrent scheduler or click inserted the same id first
         db.session.rollback()
         return _run_by_job_id(job_id)
-    _put(run, connection)
+    try:
+        _put(run, connection)
+    except Exception as exc:  # noqa: BLE001 - Redis went away between the ping and the put
+        _note_unqueued(run, exc)
     return run
 
 
@@ -227,6 +259,7 @@ def rerun(run_id: int, user_id: int | None = None, connection: Redis | None = No
     run = db.session.get(JobRun, run_id)
     if run is None:
         raise LookupError(f"no job run {run_id}")
+    connection = require_queue(connection)  # before the row is flipped: nothing half-done
     sync_runs([run], connection)
     flipped = db.session.execute(
         update(JobRun)
@@ -255,11 +288,22 @@ def rerun(run_id: int, user_id: int | None = None, connection: Redis | None = No
     )
     db.session.commit()
     db.session.refresh(run)
-    old = fetch_rq_job(run.rq_job_id, connection)
-    if old is not None:
-        old.delete()  # clear it from the finished/failed registries before the id is reused
-    _put(run, connection)
+    try:
+        old = fetch_rq_job(run.rq_job_id, connection)
+        if old is not None:
+            old.delete()  # clear it from the finished/failed registries before the id is reused
+        _put(run, connection)
+    except Exception as exc:  # noqa: BLE001 - Redis went away after the flip: never stuck
+        _note_unqueued(run, exc)
     return run
+
+
+def _note_unqueued(run: JobRun, exc: Exception) -> None:
+    """The row is committed as queued but its put failed (the put may have landed late, on a
+    frozen Redis, or not at all): say so on the row; the reconciler puts it if RQ lacks it."""
+    db.session.rollback()
+    run.message = f"Redis unreachable when enqueued; the reconciler will queue it: {exc}"[:300]
+    db.session.commit()
 
 
 def sync_runs(runs: Iterable[JobRun], connection: Redis | None = None) -> None:
@@ -366,6 +410,7 @@ def job(func: Callable[..., Any]) -> Callable[..., Any]:
             run.status, run.ended_at, run.progress = JobStatus.FINISHED, utcnow(), 100
             run.error = None
             run.result = result if isinstance(result, dict) else {"result": result}
+            run.message = result_message(run.result)  # not a stale "killed … will retry"
         audit.record(
             db.session,
             AuditAction.JOB,
@@ -378,6 +423,11 @@ def job(func: Callable[..., Any]) -> Callable[..., Any]:
         return result
 
     return wrapper
+
+
+def result_message(result: dict) -> str:
+    """A finished job's message: its result, compactly (``created=5, period=2026-10``)."""
+    return ("finished: " + ", ".join(f"{k}={v}" for k, v in result.items()))[:300]
 
 
 def _mark_interrupted(rq_job: Job, reason: str) -> None:

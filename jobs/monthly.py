@@ -4,9 +4,12 @@ running again after a worker was killed, leaves exactly one of each."""
 
 from __future__ import annotations
 
+from flask import current_app
+
 from backoffice.extensions import db
 from backoffice.services import monthly, notify
-from jobs import QUEUE_REPORTS, enqueue, job, make_job_id, set_progress
+from jobs import QUEUE_REPORTS, job, make_job_id, set_progress
+from jobs.resume import ensure_enqueued
 
 STATEMENT_CHUNK = 50  # customers per statement job: small enough that workers share evenly
 
@@ -24,14 +27,17 @@ def run_period(period: str, *, inline: bool = False) -> dict:
     notify.notify_leadership_report(db.session, f"{p.as_of.year:04d}-{p.as_of.month:02d}")
     db.session.commit()
     customer_ids = monthly.statement_customer_ids(db.session, p.as_of)
-    chunks = [
-        customer_ids[i : i + STATEMENT_CHUNK] for i in range(0, len(customer_ids), STATEMENT_CHUNK)
-    ]
+    size = int(current_app.config.get("MONTHLY_STATEMENT_CHUNK", STATEMENT_CHUNK))
+    chunks = [customer_ids[i : i + size] for i in range(0, len(customer_ids), size)]
+    missing = set(monthly.missing_statements(db.session, p))
+    queued = 0
     for n, chunk in enumerate(chunks, 1):
         if inline:
             monthly.build_statements(db.session, p, chunk)
-        else:
-            enqueue(
+        elif missing.intersection(chunk):
+            # Resume: a chunk whose statements all exist is skipped; one with any missing is
+            # queued, or queued again if its job row already ended (the job skips done ones).
+            ensure_enqueued(
                 monthly_statements,
                 period,
                 chunk[0],
@@ -39,13 +45,16 @@ def run_period(period: str, *, inline: bool = False) -> dict:
                 job_id=make_job_id("monthly-statements", period, chunk[0], chunk[-1]),
                 queue=QUEUE_REPORTS,
             )
+            queued += 1
         set_progress(40 + int(60 * n / max(1, len(chunks))), f"statements {n}/{len(chunks)}")
     if inline:
         monthly.finish_run(db.session, run)
+    else:
+        monthly.finish_if_complete(db.session, p)  # nothing was missing: done now
     return {
         "period": period,
         "units": len(units),
-        "statement_jobs": 0 if inline else len(chunks),
+        "statement_jobs": queued,
         **monthly.counts(db.session, period),
     }
 
@@ -62,4 +71,5 @@ def monthly_statements(period: str, first_customer_id: int, last_customer_id: in
     p = monthly.plan(db.session, period)
     ids = monthly.statement_customer_ids(db.session, p.as_of, first_customer_id, last_customer_id)
     created = monthly.build_statements(db.session, p, ids)
+    monthly.finish_if_complete(db.session, p)  # the last chunk to end finishes the run
     return {"period": period, "customers": len(ids), "created": created}

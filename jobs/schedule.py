@@ -6,6 +6,9 @@ the jobs due that day, each with a deterministic job id. ``enqueue`` starts an i
 so a scheduler restarted mid-day, or two schedulers by mistake, enqueue nothing twice. An entry
 may also return work that was due on an earlier day and not yet done (its id says which
 period), so a scheduler that was down on the day catches up.
+
+Besides the daily tick, the scheduler process runs the reconciler (``jobs.reconcile``) at start
+and every ``JOB_RECONCILE_INTERVAL`` seconds: job runs whose RQ job was lost are queued again.
 """
 
 from __future__ import annotations

@@ -78,16 +78,20 @@ def _all_labels():
 def test_receivable_list_is_chinese_by_default(login_client):
     """A finance user on the default locale gets Chinese menus, headers, enum labels, chrome."""
     client, _user = login_client("finance")
-    helpers.make_receivable(doc_type=ReceivableType.PRODUCT)
+    record = helpers.make_receivable(doc_type=ReceivableType.PRODUCT)
     response = client.get("/admin/receivable/")
     assert response.status_code == 200
     text = _text(response)
-    for chinese in ("应收账款", "台账", "到期日", "未收余额", "事业部", "产品货款", "未结清"):
+    for chinese in ("应收账款", "台账", "到期日", "未收余额", "事业部", "账龄区间"):
         assert chinese in text, chinese
     for chrome in ("列表", "创建", "搜索", "添加筛选器"):  # Flask-Admin's own zh_Hans_CN catalog
         assert chrome in text, chrome
     for english in ("Due date", "Product payment", "Outstanding", "Receivables", "Ledger"):
         assert english not in text, english
+    # The document type and status are on 详情 (the list keeps to ten columns).
+    details = _text(client.get(f"/admin/receivable/details/?id={record.id}"))
+    for chinese in ("产品货款", "未结清"):
+        assert chinese in details, chinese
 
 
 def test_user_with_english_locale_sees_english(login_client):

@@ -25,6 +25,14 @@ def cli_actor() -> audit.Actor:
     return audit.Actor(None, f"cli:{who}")
 
 
+def queue_unavailable(exc: Exception) -> click.ClickException:
+    """The one line a command prints when it cannot queue its job (no traceback, no row)."""
+    return click.ClickException(
+        f"cannot queue the job: {exc}. Start the app with the run command (bash scripts/run.sh), "
+        "set REDIS_URL to a running Redis, or run it here with --inline."
+    )
+
+
 users_cli = AppGroup("users", help="Manage users.")
 audit_cli = AppGroup("audit", help="The audit trail.")
 
@@ -117,7 +125,12 @@ def setup_command():
 
 
 def register_commands(app: Flask) -> None:
-    from backoffice.cli.processes import scheduler_command, serve_command, worker_command
+    from backoffice.cli.processes import (
+        reconcile_command,
+        scheduler_command,
+        serve_command,
+        worker_command,
+    )
 
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
@@ -126,6 +139,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(serve_command)
+    app.cli.add_command(reconcile_command)
 
     from backoffice.cli.imports import import_cli
 

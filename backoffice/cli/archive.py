@@ -16,10 +16,10 @@ archive_cli = AppGroup("archive", help="The sealed archive (Art.22).")
 @click.option("--inline", is_flag=True, help="Run here instead of on a worker.")
 def year_end_command(year: int, inline: bool) -> None:
     """Transfer the cases closed in YEAR into the archive room (idempotent)."""
-    from backoffice.cli import cli_actor
+    from backoffice.cli import cli_actor, queue_unavailable
     from backoffice.services import archive, audit
-    from jobs import enqueue, make_job_id
-    from jobs.archive import year_end_archive
+    from jobs import QueueUnavailable
+    from jobs.resume import resume_year_end
 
     if not 2000 <= year <= 2100:
         raise click.BadParameter("a four-digit year, e.g. 2026", param_hint="--year")
@@ -31,8 +31,11 @@ def year_end_command(year: int, inline: bool) -> None:
                 + (f": {', '.join(result.archived)}" if result.archived else "")
             )
             return
-        run = enqueue(year_end_archive, year, job_id=make_job_id("year-end-archive", year))
-    click.echo(f"enqueued {run.rq_job_id} (status {run.status.value}); see the Jobs page")
+        try:
+            resumed = resume_year_end(year)
+        except QueueUnavailable as exc:
+            raise queue_unavailable(exc) from None
+    click.echo(resumed.line)
 
 
 @archive_cli.command("verify")

@@ -16,10 +16,11 @@ monthly_cli = AppGroup("monthly", help="The monthly overdue cycle.")
 @click.option("--inline", is_flag=True, help="Run here, without Redis and workers.")
 def monthly_run_command(period: str, inline: bool) -> None:
     """Generate the period's reports, confirmation forms and statements (idempotent)."""
-    from backoffice.cli import cli_actor
+    from backoffice.cli import cli_actor, queue_unavailable
     from backoffice.services import audit
-    from jobs import QUEUE_REPORTS, enqueue, make_job_id
-    from jobs.monthly import monthly_run, run_period
+    from jobs import QueueUnavailable
+    from jobs.monthly import run_period
+    from jobs.resume import resume_monthly
 
     try:
         parse_period(period)
@@ -34,9 +35,9 @@ def monthly_run_command(period: str, inline: bool) -> None:
                     f"{result['statements']} statements"
                 )
                 return
-            run = enqueue(
-                monthly_run, period, job_id=make_job_id("monthly-run", period), queue=QUEUE_REPORTS
-            )
+            resumed = resume_monthly(period)
         except CalendarError as exc:
             raise click.ClickException(str(exc)) from exc
-    click.echo(f"enqueued {run.rq_job_id} (status {run.status.value}); see the Jobs page")
+        except QueueUnavailable as exc:
+            raise queue_unavailable(exc) from None
+    click.echo(resumed.line)

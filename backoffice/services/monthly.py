@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -368,6 +368,27 @@ def active_units(session: Session) -> list[SalesUnit]:
 def finish_run(session: Session, run: MonthlyRun) -> None:
     run.finished_at = utcnow()
     session.commit()
+
+
+def missing_statements(session: Session, p: Plan) -> list[int]:
+    """Customers that need a statement for the period and have none yet, in id order."""
+    have = set(session.scalars(select(Statement.customer_id).where(Statement.period == p.period)))
+    return [cid for cid in statement_customer_ids(session, p.as_of) if cid not in have]
+
+
+def finish_if_complete(session: Session, p: Plan) -> bool:
+    """Set the run's ``finished_at`` once its last part is done (the statements come after the
+    unit reports and forms, so no missing statement means nothing missing). Commits; True if
+    it was set now. Safe from concurrent statement jobs: only the first one sets it."""
+    if missing_statements(session, p):
+        return False
+    done = session.execute(
+        update(MonthlyRun)
+        .where(MonthlyRun.period == p.period, MonthlyRun.finished_at.is_(None))
+        .values(finished_at=utcnow())
+    )
+    session.commit()
+    return done.rowcount == 1
 
 
 def counts(session: Session, period: str) -> dict[str, int]:

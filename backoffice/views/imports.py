@@ -76,6 +76,8 @@ class ImportView(BaseView):
             kind = ImportKind(kind_value)
             if kind not in kinds:
                 return deny(RESOURCES[kind], Action.IMPORT)
+            if not self._queue_ready():
+                return self._upload_page(kinds, status=503)
             problem, batch = self._accept(kind)
             if problem:
                 flash(problem, "error")
@@ -90,6 +92,29 @@ class ImportView(BaseView):
         if current_user.company_id is not None:
             query = query.where(Company.id == current_user.company_id)
         return list(db.session.scalars(query))
+
+    def _queue_ready(self) -> bool:
+        """With Redis configured, check it answers before anything is stored or recorded, so an
+        unreachable queue leaves no pending batch behind (short timeouts: jobs.redis_connection).
+        """
+        if not current_app.config.get("REDIS_URL"):
+            return True  # no Redis: the import runs in the request
+        from jobs import QueueUnavailable, require_queue
+
+        try:
+            require_queue()
+        except QueueUnavailable:
+            current_app.logger.warning("import refused: Redis unreachable", exc_info=True)
+            flash(
+                _(
+                    "The job queue cannot be reached, so the file was not imported and nothing "
+                    "was saved. Try again in a few minutes; if it keeps failing, tell the "
+                    "administrator."
+                ),
+                "error",
+            )
+            return False
+        return True
 
     def _upload_page(self, kinds, status: int = 200):
         recent = db.session.scalars(

@@ -135,7 +135,7 @@ class JobsView(SecuredModelView):
         """Re-run a finished or failed job (Action.RUN; CSRF-checked by Flask-WTF)."""
         if not self.can_rerun:
             return deny(self.resource, Action.RUN)
-        from jobs import JobBusy
+        from jobs import JobBusy, QueueUnavailable
         from jobs import rerun as rerun_job
 
         try:
@@ -144,6 +144,11 @@ class JobsView(SecuredModelView):
             flash(_("No such job run."), "error")
         except JobBusy:
             flash(_("This job is still queued or running; re-run it once it has ended."), "error")
+        except QueueUnavailable:
+            db.session.rollback()
+            flash(
+                _("The job queue cannot be reached; nothing was changed. Try again later."), "error"
+            )
         except Exception as exc:  # noqa: BLE001 - e.g. Redis unreachable: say so, do not 500
             db.session.rollback()
             current_app.logger.exception("re-run of job run %s failed", run_id)

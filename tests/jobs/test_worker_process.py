@@ -115,6 +115,8 @@ def test_killed_work_horse_is_retried_and_nothing_is_doubled(worker_env, db, red
     run = row(db, "proc-horse")
     assert run.status is JobStatus.FINISHED and run.progress == 100 and run.attempts == 2
     assert run.result["written"] < STEPS  # the retry skipped the rows written before the kill
+    assert run.message.startswith("finished: ")  # its result, not "killed … will retry"
+    assert "will retry" not in run.message and run.error is None
     killed = db.session.scalar(
         select(AuditLog.detail).where(
             AuditLog.entity_id == "proc-horse", AuditLog.detail.like("%killed by signal 9%")
