@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from backoffice.extensions import db
-from backoffice.services import audit
+from backoffice.models.user import RoleName
+from backoffice.services import audit, notify
 from backoffice.services import calendar as cal
 from jobs import job
 
-#: From this day of the year on, next year's holidays should be in the calendar (the State
-#: Council usually publishes them in October or November).
-NEXT_YEAR_EXPECTED_FROM = (11, 15)
+#: From this day of the year on, administrators are asked to enter next year's holidays (the
+#: State Council usually publishes them in October or November).
+NEXT_YEAR_WARNING_FROM = (10, 1)
 
 
 @job
@@ -29,17 +30,42 @@ def verify_audit_chain() -> dict:
 
 @job
 def check_calendar_coverage(today: str) -> dict:
-    """Fail while the working-day calendar lacks this year, or next year after mid-November.
+    """Fail while the working-day calendar lacks this year; from 1 October, ask the
+    administrators (inbox and e-mail, once a week) to enter next year's holidays.
 
     Art.12–15 count every deadline in working days; a missing year would stop the monthly run
-    on its dispatch day, so this warns weeks before. Loads any year the installed
-    ``chinesecalendar`` has and the database lacks first (idempotent), then checks.
+    on its dispatch day, so this warns weeks before. A missing next year is a task for a
+    person, not a failed job. Loads any year the installed ``chinesecalendar`` has and the
+    database lacks first (idempotent), then checks.
     """
     day = date.fromisoformat(today)
     loaded = cal.ensure_published_years(db.session)
     db.session.commit()
     work = cal.WorkCalendar(db.session)
-    work.is_workday(day)  # raises CalendarMissing for this year
-    if (day.month, day.day) >= NEXT_YEAR_EXPECTED_FROM:
-        work.is_workday(date(day.year + 1, 1, 1))  # and for next year, from mid-November
-    return {"loaded": loaded, "checked": today}
+    work.is_workday(day)  # raises CalendarMissing for this year: nothing can be dated
+    warned = False
+    if (day.month, day.day) >= NEXT_YEAR_WARNING_FROM:
+        try:
+            work.is_workday(date(day.year + 1, 1, 1))
+        except cal.CalendarMissing:
+            warned = _ask_for_next_year(day)
+    return {"loaded": loaded, "checked": today, "next_year_missing": warned}
+
+
+def _ask_for_next_year(day: date) -> bool:
+    """Tell every administrator, once per ISO week, that next year's holidays are missing."""
+    year = day.year + 1
+    week = day.isocalendar().week
+    admins = notify.users_with_role(db.session, RoleName.ADMIN)
+    notify.notify(
+        db.session,
+        admins,
+        f"请录入 {year} 年节假日安排",
+        f"工作日历尚无 {year} 年的数据。国务院办公厅公布 {year} 年节假日安排后，请在"
+        f"“系统管理 → 日历年度”中录入（或升级 chinesecalendar 后运行 flask calendar load）。"
+        f"缺少该年数据时，{year} 年的逾期确认、答复期限和月度清欠将无法计算。",
+        "/admin/calendar_year/",
+        dedup_key=f"calendar-missing:{year}:w{week}",
+    )
+    db.session.commit()
+    return True

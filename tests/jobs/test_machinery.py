@@ -212,14 +212,31 @@ def test_a_broken_schedule_entry_does_not_stop_the_others(queues, db, monkeypatc
     assert tick.errors == ["broken: cannot decide"]
 
 
-def test_calendar_check_fails_while_next_year_is_missing(queues, db):
-    """From mid-November the calendar check job fails, naming the year to enter."""
+def test_calendar_check_asks_admins_for_next_year_and_does_not_fail(queues, db):
+    """From 1 October a missing next year is a message to the administrators (inbox and
+    e-mail, once a week), not a failed job."""
+    from backoffice.models import Notification
+
+    admin_id = helpers.make_user("admin").id
+    helpers.make_user("finance")
+    for job_id, day in (("cal-oct", "2026-10-08"), ("cal-oct-again", "2026-10-09")):
+        jobs.enqueue(jobs.maintenance.check_calendar_coverage, day, job_id=job_id, retries=0)
+        work(queues)
+        run = run_row(db, job_id)
+        assert run.status is JobStatus.FINISHED, run.message
+    notes = db.session.scalars(select(Notification)).all()
+    assert [n.user_id for n in notes] == [admin_id]  # once that week, to the admin only
+    assert "2027" in notes[0].title and "节假日" in notes[0].title
+
+
+def test_calendar_check_fails_while_this_year_is_missing(queues, db):
+    """Without this year's calendar nothing can be dated: the check fails, naming the year."""
     jobs.enqueue(
-        jobs.maintenance.check_calendar_coverage, "2026-11-20", job_id="cal-late", retries=0
+        jobs.maintenance.check_calendar_coverage, "2031-03-02", job_id="cal-now", retries=0
     )
     work(queues)
-    run = run_row(db, "cal-late")
-    assert run.status is JobStatus.FAILED and "no data for 2027" in run.message
+    run = run_row(db, "cal-now")
+    assert run.status is JobStatus.FAILED and "2031" in run.message
 
 
 def test_scheduler_command_once(app, queues, db, monkeypatch):
