@@ -18,6 +18,7 @@ from sqlalchemy import select
 from backoffice.extensions import db
 from backoffice.models.job import JobRun, JobStatus
 from backoffice.permissions import Action
+from backoffice.services.job_text import job_label, job_summary
 from backoffice.views.base import SecuredModelView, deny
 
 RERUNNABLE = (JobStatus.FINISHED, JobStatus.FAILED)
@@ -45,16 +46,14 @@ def _status(view, context, run: JobRun, name) -> Markup:
 
 
 def _message(view, context, run: JobRun, name) -> Markup:
-    html = Markup('<span data-job-message="{id}">{msg}</span>').format(
-        id=run.id, msg=run.message or ""
+    # One line in the reader's language; the traceback stays in the worker's log (issue 11).
+    return Markup('<span data-job-message="{id}">{msg}</span>').format(
+        id=run.id, msg=job_summary(run)
     )
-    if run.error:
-        # The error of a failed (or retried) job is shown, not hidden in a log.
-        html += Markup(
-            '<details class="text-danger"><summary>{label}</summary>'
-            '<pre class="small" style="white-space:pre-wrap;max-width:60em">{err}</pre></details>'
-        ).format(label=_("Error"), err=run.error)
-    return html
+
+
+def _name(view, context, run: JobRun, name) -> str:
+    return job_label(run.name)
 
 
 def run_json(run: JobRun) -> dict:
@@ -65,8 +64,7 @@ def run_json(run: JobRun) -> dict:
         "status": run.status.value,
         "status_label": str(run.status.label),
         "progress": run.progress or 0,
-        "message": run.message,
-        "error": run.error[-1000:] if run.error else None,
+        "message": job_summary(run),
         "attempts": run.attempts,
         "bar_class": BAR_CLASS.get(run.status, ""),
         "rerunnable": run.status in RERUNNABLE,
@@ -80,19 +78,15 @@ class JobsView(SecuredModelView):
     column_list = (
         "enqueued_at",
         "name",
-        "rq_job_id",
         "status",
         "progress",
-        "attempts",
         "message",
         "started_at",
         "ended_at",
         "enqueued_by",
     )
     column_details_list = (
-        "rq_job_id",
         "name",
-        "args",
         "status",
         "progress",
         "attempts",
@@ -101,14 +95,21 @@ class JobsView(SecuredModelView):
         "enqueued_by",
         "started_at",
         "ended_at",
-        "result",
-        "error",
+        "rq_job_id",
     )
-    column_filters = ("name", "status")
+    column_filters = ("status",)
     column_searchable_list = ("name", "rq_job_id")
     column_default_sort = ("enqueued_at", True)
-    column_formatters = {"progress": _progress_bar, "status": _status, "message": _message}
-    column_formatters_detail = {"progress": _progress_bar, "message": _message}
+    formatters = {"name": _name, "progress": _progress_bar, "status": _status, "message": _message}
+    column_formatters = formatters
+    column_formatters_detail = formatters
+    # The export is read by people too: names and summaries, no markup.
+    column_formatters_export = {
+        "name": _name,
+        "status": lambda v, c, run, n: str(run.status.label),
+        "message": lambda v, c, run, n: job_summary(run),
+        "progress": lambda v, c, run, n: f"{run.progress or 0}%",
+    }
     column_labels = {"rq_job_id": _l("Job id")}
 
     @property
@@ -154,5 +155,5 @@ class JobsView(SecuredModelView):
             current_app.logger.exception("re-run of job run %s failed", run_id)
             flash(_("The job could not be queued: %(error)s", error=str(exc)), "error")
         else:
-            flash(_("Job %(name)s queued again.", name=run.name), "success")
+            flash(_("Job %(name)s queued again.", name=job_label(run.name)), "success")
         return redirect(url_for(".index_view"))

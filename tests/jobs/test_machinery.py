@@ -263,18 +263,23 @@ def test_worker_uses_json_serializer_and_our_hooks(app, queues):
     assert worker._work_horse_killed_handler is jobs._on_work_horse_killed
 
 
-def test_jobs_page_shows_progress_errors_and_rerun_button(queues, client, login_as, db):
-    """Finance sees bars, a failed job's error and a re-run button; the JSON gives progress."""
+def test_jobs_page_shows_progress_a_plain_reason_and_rerun_button(queues, client, login_as, db):
+    """Finance sees bars, a failed job's one-line Chinese reason (never the traceback) and a
+    re-run button; a finished job shows its result with labels; the JSON gives progress."""
     jobs.enqueue(sample_jobs.boom, "模板缺失", job_id="page-boom", retries=0)
+    jobs.enqueue(jobs.maintenance.verify_audit_chain, job_id="page-audit", retries=0)
     work(queues)
     login_as("finance")
     html = client.get("/admin/job_run/").get_data(as_text=True)
-    assert 'class="progress"' in html and "page-boom" in html
-    assert "RuntimeError: 模板缺失" in html  # the error is on the page
     failed_id = run_row(db, "page-boom").id
+    assert 'class="progress"' in html and f'data-job-status="{failed_id}"' in html
+    assert "失败：" in html and "Traceback" not in html and "RuntimeError" not in html
+    assert "审计" in html  # the audit check is named in Chinese, not verify_audit_chain
+    assert "verify_audit_chain" not in html
     assert f'action="/admin/job_run/{failed_id}/rerun"' in html
     data = client.get(f"/admin/job_run/progress.json?id={failed_id}").get_json()
     assert data["runs"][0]["status"] == "failed" and data["runs"][0]["rerunnable"] is True
+    assert "Traceback" not in str(data)
 
 
 def test_rerun_post_needs_csrf_and_permission(queues, app, db):
@@ -287,7 +292,7 @@ def test_rerun_post_needs_csrf_and_permission(queues, app, db):
     auditor = helpers.fresh_client(app)
     helpers.login(auditor, helpers.make_user("auditor").username)
     page = auditor.get("/admin/job_run/").get_data(as_text=True)
-    assert "page-add" in page and "/rerun" not in page
+    assert f'data-job-status="{run_id}"' in page and "/rerun" not in page
     token = helpers.csrf_token(auditor, "/admin/job_run/")
     assert auditor.post(url, data={"csrf_token": token}).status_code == 403
 
