@@ -16,9 +16,10 @@ from backoffice.services.demo.cases import CaseSteps
 from backoffice.services.demo.data import RANDOM_SEED, _CustomerPlan
 from backoffice.services.demo.ledger import LedgerSteps
 from backoffice.services.demo.org import OrgSteps
+from backoffice.services.demo.story import StorySteps
 
 
-class DemoBuilder(OrgSteps, LedgerSteps, CaseSteps):
+class DemoBuilder(OrgSteps, LedgerSteps, CaseSteps, StorySteps):
     """Builds the data set step by step; one instance per seeding, deterministic per day."""
 
     def __init__(self, today: date):
@@ -62,3 +63,4 @@ class DemoBuilder(OrgSteps, LedgerSteps, CaseSteps):
         self.ledger()
         self.cases()
         self.targets()
+        self.story()
