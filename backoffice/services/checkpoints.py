@@ -93,7 +93,7 @@ def check(doc: Any, ring: Keyring | None = None) -> str | None:
     key = ring.keys.get(doc["key_id"])
     if key is None:
         return f"signed with unknown key {doc['key_id']!r}"
-    body = {k: v for k, v in doc.items() if k != "sig"}
+    body = {k: v for k, v in doc.items() if k not in ("sig", "name")}  # name: not signed
     if not isinstance(doc["sig"], str) or not hmac.compare_digest(
         sign(key, canonical(body)), doc["sig"]
     ):
@@ -112,15 +112,19 @@ class Store:
         self.storage = storage or get_storage()
         self.local = isinstance(self.storage, LocalStorage)
 
-    def _path(self, name: str) -> Path:
+    @staticmethod
+    def _check(name: str) -> str:
         if not NAME_RE.fullmatch(name):
             raise ValueError(f"not a checkpoint name: {name!r}")
-        return self.storage.root / PREFIX / name
+        return name
+
+    def _path(self, name: str) -> Path:
+        return self.storage.root / PREFIX / self._check(name)
 
     def put(self, name: str, data: bytes) -> None:
         """Store ``data`` under ``name``; never replaces an existing checkpoint."""
         if not self.local:
-            self._path(name)  # validates the name
+            self._check(name)
             self.storage.client.put_object(
                 Bucket=self.storage.bucket, Key=f"{PREFIX}/{name}", Body=data
             )
@@ -155,7 +159,7 @@ class Store:
     def get(self, name: str) -> bytes:
         if self.local:
             return self._path(name).read_bytes()
-        self._path(name)
+        self._check(name)
         obj = self.storage.client.get_object(Bucket=self.storage.bucket, Key=f"{PREFIX}/{name}")
         return obj["Body"].read()
 
