@@ -59,7 +59,9 @@ def rehash(db, from_seq: int, hasher, to_seq: int | None = None) -> None:
 
 def edit(db, seq: int, detail: str = "tampered") -> None:
     with db.engine.begin() as conn:
-        conn.execute(text("UPDATE audit_log SET detail = :d WHERE seq = :s"), {"d": detail, "s": seq})
+        conn.execute(
+            text("UPDATE audit_log SET detail = :d WHERE seq = :s"), {"d": detail, "s": seq}
+        )
 
 
 def plain_sha256(data):
