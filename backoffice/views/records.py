@@ -284,6 +284,7 @@ class AuditLogView(ReadOnlyView):
         "ip",
         "prev_hash",
         "hash",
+        "key_id",
     )
 
 
