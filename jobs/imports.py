@@ -60,7 +60,7 @@ def run_import(batch_id: int) -> dict:
         raise LookupError(f"import batch {batch_id} does not exist")
     path = stored_path(batch)
     batch = importer.run_batch(db.session, batch_id, path, progress=_progress)
-    checkpoints.write(f"import batch {batch.id}")  # issue 10: anchor the batch's entries
+    checkpoints.after_batch(f"import batch {batch.id}")  # issue 10: anchor its entries
     return {
         "batch_id": batch.id,
         "status": batch.status.value,

@@ -80,8 +80,12 @@ def audit_verify():
     """Check the chain's HMACs and links against the signed checkpoints (a cut tail or a
     re-hash shows); name the first broken entry and exit 1 if any."""
     from backoffice.services import checkpoints
+    from backoffice.services.storage import StorageError
 
-    known = checkpoints.load(db.session)
+    try:
+        known = checkpoints.load(db.session)
+    except (StorageError, OSError) as exc:
+        raise click.ClickException(f"checkpoints unreadable: {exc}") from exc
     problems = audit.verify_chain(db.session, known=known)
     if not problems:
         count = db.session.scalar(select(func.count()).select_from(AuditLog))

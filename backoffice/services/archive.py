@@ -184,8 +184,12 @@ def archive_case(session: Session, case_id: int, year: int) -> ArchiveRecord | N
     case.sealed_at = case.updated_at = now
     if writeoff is not None and writeoff.sealed_at is None:
         writeoff.sealed_at = writeoff.updated_at = now
-    with session.no_autoflush:
-        record = _build(session, case, writeoff, year, now, storage)
+    try:
+        with session.no_autoflush:
+            record = _build(session, case, writeoff, year, now, storage)
+    except BaseException:
+        session.rollback()  # nothing half-sealed stays in the session
+        raise
     session.add(record)
     try:
         session.commit()
@@ -272,7 +276,7 @@ def year_end_transfer(
     if archived:
         from backoffice.services import checkpoints
 
-        checkpoints.write(f"year-end archive {year}")  # issue 10: anchor the batch's entries
+        checkpoints.after_batch(f"year-end archive {year}")  # issue 10: anchor its entries
     return TransferResult(year, archived, skipped)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
+import logging
 import os
 import re
 import secrets
@@ -32,6 +33,8 @@ from sqlalchemy.orm import Session
 
 from backoffice.models.audit import AuditAction, AuditLog
 from backoffice.services.audit_key import Keyring, keyring, sign
+
+log = logging.getLogger(__name__)
 
 PREFIX = "checkpoints"
 NAME_RE = re.compile(r"^audit-\d{12}-\d{8}T\d{6}Z-[0-9a-f]{8}\.json$")
@@ -184,6 +187,19 @@ def write(reason: str, store: Store | None = None) -> dict[str, Any]:
         AuditAction.CHECKPOINT, entity="audit_checkpoint", entity_id=doc["seq"], detail=name
     )
     return {**doc, "name": name}
+
+
+def after_batch(reason: str) -> str | None:
+    """``write`` at the end of a batch run whose own work is already committed: a storage
+    failure is logged, not raised (the batch stays done; the daily audit-verify job, which
+    does raise, makes it visible). Returns the checkpoint's name, or None."""
+    from backoffice.services.storage import StorageError
+
+    try:
+        return write(reason)["name"]
+    except (StorageError, OSError):
+        log.exception("audit checkpoint after %s not written", reason)
+        return None
 
 
 def load(session: Session, store: Store | None = None) -> Known:
