@@ -35,6 +35,9 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     else:
         app.config.from_object(config)
     _ensure_secret_key(app)
+    from backoffice.services.audit_key import ensure_key
+
+    ensure_key(app)  # the audit trail's HMAC key ring, kept outside the database (issue 10)
 
     # Session-level listeners: the audit trail, the archive seal guard, the ledger version.
     import backoffice.services.audit  # noqa: F401

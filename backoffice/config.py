@@ -24,6 +24,11 @@ class Config:
 
     VAR_DIR = Path(_env("QQ_VAR_DIR", str(BASE_DIR / "var")))
     SECRET_KEY = _env("SECRET_KEY") or _env("QQ_SECRET_KEY")
+    # The audit trail's HMAC keys (issue 10), never stored in the database: AUDIT_KEYS as
+    # "id:hex,id:hex" (the last one signs), else a key ring file, one "id:hex" a line (the
+    # last one signs; default var/audit_keys, generated outside production).
+    AUDIT_KEYS = _env("AUDIT_KEYS")
+    AUDIT_KEY_FILE = _env("AUDIT_KEY_FILE")
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'qingqian.db'}")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     REDIS_URL = _env("REDIS_URL")

@@ -158,6 +158,7 @@ LABELS: dict[str, Any] = {
     "judgment": _l("Judgment"),
     "judgment_on": _l("Judgment on"),
     "key": _l("Key"),
+    "key_id": _l("Signing key"),
     "kind": _l("Type"),
     "label": _l("Label"),
     "last_login_at": _l("Last login at"),

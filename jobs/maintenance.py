@@ -6,7 +6,7 @@ from datetime import date
 
 from backoffice.extensions import db
 from backoffice.models.user import RoleName
-from backoffice.services import audit, notify
+from backoffice.services import audit, checkpoints, notify
 from backoffice.services import calendar as cal
 from jobs import job
 
@@ -17,15 +17,19 @@ NEXT_YEAR_WARNING_FROM = (10, 1)
 
 @job
 def verify_audit_chain() -> dict:
-    """Check the audit hash chain (SPEC §3.8); fails, and so alerts, when it is broken.
+    """Check the audit hash chain (SPEC §3.8) against its keys and checkpoints; fails, and so
+    alerts, when it is broken. When intact, writes a signed checkpoint of its head to storage
+    (issue 10), so a later cut of the tail shows.
 
-    Read-only; safe to run any number of times.
+    Side effect: one checkpoint file and its audit entry. Safe to run any number of times.
     """
     problems = audit.verify_chain(db.session)
     if problems:
         first = problems[0]
         raise RuntimeError(f"audit chain broken at seq {first.seq}: {first.reason}")
-    return {"intact": True}
+    db.session.rollback()  # end the read transaction before the checkpoint's own
+    written = checkpoints.write("audit-verify")
+    return {"intact": True, "checkpoint": written["name"], "seq": written["seq"]}
 
 
 @job

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -102,6 +103,8 @@ def db(app):
         yield _db
         _db.session.remove()
         _truncate()
+        # Audit checkpoints name seqs of this test's chain: they must not outlive it either.
+        shutil.rmtree(Path(app.config["STORAGE_DIR"]) / "checkpoints", ignore_errors=True)
 
 
 def _truncate() -> None:

@@ -85,11 +85,27 @@ def users_create(name, roles, units, display_name, employee_code, password_stdin
 
 @audit_cli.command("verify")
 def audit_verify():
-    """Check the hash chain; name the first broken entry and exit 1 if any."""
-    problems = audit.verify_chain(db.session)
+    """Check the chain's HMACs and links against the signed checkpoints (a cut tail or a
+    re-hash shows); name the first broken entry and exit 1 if any."""
+    from backoffice.services import checkpoints
+    from backoffice.services.storage import StorageError
+
+    try:
+        known = checkpoints.load(db.session)
+    except (StorageError, OSError) as exc:
+        raise click.ClickException(f"checkpoints unreadable: {exc}") from exc
+    problems = audit.verify_chain(db.session, known=known)
     if not problems:
         count = db.session.scalar(select(func.count()).select_from(AuditLog))
-        click.echo(f"audit chain intact: {count} entries")
+        latest = checkpoints.latest(known)
+        click.echo(
+            f"audit chain intact: {count} entries; "
+            + (
+                f"latest checkpoint: seq {latest.seq} ({latest.source})"
+                if latest
+                else "no checkpoint yet (a cut tail shows only after one is written)"
+            )
+        )
         return
     for p in problems:
         where = f"entry seq={p.seq}" + (f" (id {p.id})" if p.id is not None else "")
@@ -133,6 +149,8 @@ def register_commands(app: Flask) -> None:
     )
 
     app.cli.add_command(users_cli)
+    import backoffice.cli.audit_keys  # noqa: F401 - adds checkpoint and rotate-key to audit_cli
+
     app.cli.add_command(audit_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(setup_command)

@@ -23,6 +23,12 @@ class ArchiveRecord(ScopedMixin, Base):
     year: Mapped[int] = mapped_column(index=True)
     amount: Mapped[Decimal]
     manifest_sha256: Mapped[str | None] = mapped_column(String(64))
+    # Issue 10: version 2 manifests cover the record's own fields and a checkpoint of the
+    # audit chain (``manifest``), signed with the audit key; 1 = sealed before, unsigned.
+    manifest_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    manifest: Mapped[dict | None] = mapped_column(JSON)
+    manifest_key_id: Mapped[str | None] = mapped_column(String(16))
+    manifest_sig: Mapped[str | None] = mapped_column(String(64))
     summary_pdf_key: Mapped[str | None] = mapped_column(String(255))
     summary_sha256: Mapped[str | None] = mapped_column(String(64))
     sealed_at: Mapped[datetime | None]

@@ -23,6 +23,8 @@ class AuditAction(LabeledEnum):
     JOB = "job", _l("Job run")
     ALERT = "alert", _l("Integrity alert")
     REFUSED = "refused", _l("Change refused")
+    CHECKPOINT = "checkpoint", _l("Audit checkpoint")
+    KEY_ROTATED = "key_rotated", _l("Audit key rotated")
 
 
 class AuditLog(Base):
@@ -44,6 +46,8 @@ class AuditLog(Base):
     ip: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The audit key that signed ``hash`` (HMAC); None for entries hashed before issue 10.
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.entity or ''} {self.entity_id or ''}"

@@ -3,7 +3,9 @@
 Each case closed in the year becomes one ``ArchiveRecord``: an archive number, a manifest with
 one row per document, decision and record of the case (each with its SHA-256, and the
 manifest's own hash), a case summary PDF, and a seal after which nothing about the case, its
-documents or its write-off can change (``audit.SealedError`` in the flush guard).
+documents or its write-off can change (``audit.SealedError`` in the flush guard). The manifest
+also covers the record's own fields and a checkpoint of the audit chain, signed with the audit
+key (``archive_manifest``), and ``verify`` compares the live rows with it (issue 10).
 
 The transfer commits one case at a time; a case already archived is skipped (unique case_id),
 so a run killed half-way and run again archives every case exactly once.
@@ -35,6 +37,7 @@ from backoffice.models.case import (
     CollectionAction,
     CollectionCase,
     DocumentRequirement,
+    Instalment,
     Litigation,
     PaymentInKind,
     PaymentPromise,
@@ -42,6 +45,7 @@ from backoffice.models.case import (
 )
 from backoffice.models.evidence import EvidenceDocument
 from backoffice.models.writeoff import ApprovalDecision, WriteOffApplication, WriteOffItem
+from backoffice.services import archive_manifest
 from backoffice.services.audit import snapshot
 from backoffice.services.numbering import next_number
 from backoffice.services.pdf import render_pdf
@@ -75,32 +79,51 @@ RECORD_MODELS = (
 )
 
 
-def _records(session: Session, case: CollectionCase) -> list[tuple[str, str, str, dict]]:
-    """(kind, ref, name, content) for the case and every record and decision it holds."""
+#: Every table whose rows ``_records`` seals (a version-2 manifest names them).
+RECORD_TABLES = frozenset(
+    {m.__tablename__ for m in RECORD_MODELS}
+    | {"collection_case", "instalment", "writeoff_application", "writeoff_item"}
+    | {"approval_decision"}
+)
+
+
+def _records(
+    session: Session, case: CollectionCase, fresh: bool = False
+) -> list[tuple[str, str, str, dict]]:
+    """(kind, ref, name, content) for the case and every record and decision it holds.
+
+    ``fresh``: read every row from the database even if the session has it loaded (verify).
+    """
+
+    def rows(stmt):
+        if fresh:
+            stmt = stmt.execution_options(populate_existing=True)
+        return session.scalars(stmt)
+
     out = [("case", f"collection_case:{case.id}", case.case_no, snapshot(case))]
     for model in RECORD_MODELS:
-        for row in session.scalars(
-            select(model).where(model.case_id == case.id).order_by(model.id)
-        ):
+        for row in rows(select(model).where(model.case_id == case.id).order_by(model.id)):
             out.append(
                 ("record", f"{model.__tablename__}:{row.id}", model.__tablename__, snapshot(row))
             )
-    for plan in session.scalars(select(RepaymentPlan).where(RepaymentPlan.case_id == case.id)):
-        for inst in plan.instalments:
+    for plan in rows(select(RepaymentPlan).where(RepaymentPlan.case_id == case.id)):
+        for inst in rows(
+            select(Instalment).where(Instalment.plan_id == plan.id).order_by(Instalment.seq)
+        ):
             out.append(("record", f"instalment:{inst.id}", "instalment", snapshot(inst)))
-    for app in session.scalars(
+    for app in rows(
         select(WriteOffApplication)
         .where(WriteOffApplication.case_id == case.id)
         .order_by(WriteOffApplication.id)
     ):
         out.append(("writeoff", f"writeoff_application:{app.id}", app.app_no, snapshot(app)))
-        for item in session.scalars(
+        for item in rows(
             select(WriteOffItem)
             .where(WriteOffItem.application_id == app.id)
             .order_by(WriteOffItem.id)
         ):
             out.append(("record", f"writeoff_item:{item.id}", "writeoff_item", snapshot(item)))
-        for d in session.scalars(
+        for d in rows(
             select(ApprovalDecision)
             .where(ApprovalDecision.application_id == app.id)
             .order_by(ApprovalDecision.id)
@@ -149,6 +172,35 @@ def archive_case(session: Session, case_id: int, year: int) -> ArchiveRecord | N
     if session.scalar(select(ArchiveRecord.id).where(ArchiveRecord.case_id == case_id)):
         return None
     storage = get_storage()
+    writeoff = session.scalar(
+        select(WriteOffApplication)
+        .where(WriteOffApplication.case_id == case.id)
+        .order_by(WriteOffApplication.id.desc())
+    )
+    now = utcnow()
+    # Art.22: from here on the case file is read-only. Set before the snapshots, so the
+    # manifest holds the sealed rows as they stay (updated_at explicitly, or its onupdate
+    # would differ); no autoflush until the commit, which takes the audit lock.
+    case.sealed_at = case.updated_at = now
+    if writeoff is not None and writeoff.sealed_at is None:
+        writeoff.sealed_at = writeoff.updated_at = now
+    try:
+        with session.no_autoflush:
+            record = _build(session, case, writeoff, year, now, storage)
+    except BaseException:
+        session.rollback()  # nothing half-sealed stays in the session
+        raise
+    session.add(record)
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent run archived it first
+        session.rollback()
+        return None
+    return record
+
+
+def _build(session, case, writeoff, year, now, storage) -> ArchiveRecord:
+    """The sealed archive record of ``case``: manifest rows, summary PDF, signed manifest."""
     items: list[ArchiveItem] = []
     for doc in _documents(session, case):
         items.append(
@@ -172,11 +224,6 @@ def archive_case(session: Session, case_id: int, year: int) -> ArchiveRecord | N
                 content=content,
             )
         )
-    writeoff = session.scalar(
-        select(WriteOffApplication)
-        .where(WriteOffApplication.case_id == case.id)
-        .order_by(WriteOffApplication.id.desc())
-    )
     amount = sum((cr.receivable.amount for cr in case.receivables), Decimal(0))
     record = ArchiveRecord(
         archive_no=_next_archive_no(session, year),
@@ -187,6 +234,7 @@ def archive_case(session: Session, case_id: int, year: int) -> ArchiveRecord | N
         sales_unit_id=case.sales_unit_id,
         year=year,
         amount=amount,
+        sealed_at=now,
     )
     pdf = render_pdf(
         "case_summary.html",
@@ -200,18 +248,7 @@ def archive_case(session: Session, case_id: int, year: int) -> ArchiveRecord | N
     stored = storage.put(io.BytesIO(pdf))
     record.summary_pdf_key, record.summary_sha256 = stored.key, stored.sha256
     record.items = items
-    record.manifest_sha256 = manifest_hash(items)
-    now = utcnow()
-    record.sealed_at = now
-    case.sealed_at = now  # Art.22: from here on the case file is read-only
-    if writeoff is not None and writeoff.sealed_at is None:
-        writeoff.sealed_at = now
-    session.add(record)
-    try:
-        session.commit()
-    except IntegrityError:  # a concurrent run archived it first
-        session.rollback()
-        return None
+    archive_manifest.seal(session, record, items, RECORD_TABLES)
     return record
 
 
@@ -236,6 +273,10 @@ def year_end_transfer(
             archived.append(record.archive_no)
         if progress:
             progress(int(100 * n / len(todo)), f"{n}/{len(todo)}")
+    if archived:
+        from backoffice.services import checkpoints
+
+        checkpoints.after_batch(f"year-end archive {year}")  # issue 10: anchor its entries
     return TransferResult(year, archived, skipped)
 
 
@@ -249,14 +290,31 @@ class Mismatch:
         return f"{self.archive_no} {self.where}: {self.reason}"
 
 
+def manifest_note(record: ArchiveRecord) -> str | None:
+    """A word on an archive sealed before signed manifests (not a mismatch), else None."""
+    if record.manifest_version >= archive_manifest.VERSION:
+        return None
+    return (
+        f"manifest v{record.manifest_version}: sealed before signed manifests; the live rows "
+        "are compared, the record's own fields are not covered"
+    )
+
+
 def verify(session: Session, record: ArchiveRecord) -> list[Mismatch]:
     """Check an archive against its manifest: every row's hash, the stored documents' bytes,
-    the manifest's own hash and the summary PDF. Returns every mismatch (empty when intact)."""
+    the manifest's own hash and the summary PDF; for a signed (v2) manifest its signature, the
+    record's own fields and its audit checkpoint; and the live rows against the manifest's
+    snapshots. Returns every mismatch (empty when intact). Read-only: the record, its rows and
+    its sealed rows are re-read from the database."""
     problems: list[Mismatch] = []
     storage = get_storage()
+    session.refresh(record)
     items = list(
         session.scalars(
-            select(ArchiveItem).where(ArchiveItem.archive_id == record.id).order_by(ArchiveItem.seq)
+            select(ArchiveItem)
+            .where(ArchiveItem.archive_id == record.id)
+            .order_by(ArchiveItem.seq)
+            .execution_options(populate_existing=True)
         )
     )
     for item in items:
@@ -283,10 +341,15 @@ def verify(session: Session, record: ArchiveRecord) -> list[Mismatch]:
                 )
         elif sha256(canonical(item.content)) != item.sha256:
             problems.append(Mismatch(record.archive_no, where, "record content changed"))
-    if manifest_hash(items) != record.manifest_sha256:
+    if record.manifest_version >= archive_manifest.VERSION:
+        for where, reason in archive_manifest.signature_problems(session, record, items):
+            problems.append(Mismatch(record.archive_no, where, reason))
+    elif manifest_hash(items) != record.manifest_sha256:
         problems.append(
             Mismatch(record.archive_no, "manifest", "manifest rows changed (hash differs)")
         )
+    for where, reason in archive_manifest.live_problems(session, record, items):
+        problems.append(Mismatch(record.archive_no, where, reason))
     try:
         with storage.open(record.summary_pdf_key) as fh:
             if sha256(fh.read()) != record.summary_sha256:

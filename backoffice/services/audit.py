@@ -4,6 +4,13 @@ Every ORM flush writes one audit row per created, changed or deleted object, in 
 transaction as the change (``after_flush``). Logins, denials, downloads and job runs call
 ``record``. Each row's hash covers its content and the previous row's hash, and ``seq`` is
 contiguous, so ``verify_chain`` finds a row that was altered, inserted or removed.
+
+Issue 10: the hash is an HMAC under a key kept outside the database (``audit_key``), and the
+entry names its key id, so whoever can write to the table cannot recompute the chain. Entries
+written before the upgrade have no key id and a plain SHA-256; they are accepted only before
+the first keyed entry, whose HMAC covers their last hash (its ``prev_hash``), so editing one of
+them breaks that link. Signed checkpoints of (seq, head) kept in storage and in archive
+manifests (``checkpoints``) show a cut tail and a chain re-hashed from an earlier point.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from backoffice.models.audit import AuditAction, AuditLog
 from backoffice.models.base import utcnow
+from backoffice.services.audit_key import keyring
 from backoffice.services.locks import serialize
 
 GENESIS = "0" * 64
@@ -136,8 +145,12 @@ def _identity(obj: Any) -> str | None:
     return ":".join(str(v) for v in ident)
 
 
-def entry_hash(row: dict[str, Any]) -> str:
-    """The hash of one entry: its content plus the previous entry's hash."""
+def entry_hash(row: dict[str, Any], key: bytes | None = None) -> str:
+    """The hash of one entry: its content plus the previous entry's hash.
+
+    An entry with a ``key_id`` is an HMAC-SHA256 under that key (``key``) of a body that
+    includes the key id; one without (written before issue 10) is the plain SHA-256.
+    """
     body = {
         "seq": row["seq"],
         "at": row["at"].isoformat(timespec="microseconds"),
@@ -152,14 +165,22 @@ def entry_hash(row: dict[str, Any]) -> str:
         "ip": row["ip"],
         "prev_hash": row["prev_hash"],
     }
+    if row.get("key_id") is None:
+        canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+    if key is None:
+        raise ValueError(f"entry {row['seq']} is signed with key {row['key_id']}: key needed")
+    body["key_id"] = row["key_id"]
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
 
 
 def _append(session: Session, entries: list[dict[str, Any]]) -> None:
     # Read the chain's head and append under a lock, or two processes appending at once both
     # take the same next seq and one fails (seen with two RQ workers on SQLite).
     serialize(session, _LOCK_KEY)
+    # The ring is read under the lock: after a rotation no entry is signed with the old key.
+    ring = keyring()
     conn = session.connection()
     last = conn.execute(
         select(AuditLog.seq, AuditLog.hash).order_by(AuditLog.seq.desc()).limit(1)
@@ -169,9 +190,10 @@ def _append(session: Session, entries: list[dict[str, Any]]) -> None:
         seq += 1
         entry["seq"] = seq
         entry["prev_hash"] = prev
+        entry["key_id"] = ring.current_id
         # The database keeps microseconds; hash exactly what will be read back.
         entry["at"] = entry["at"].replace(microsecond=entry["at"].microsecond)
-        entry["hash"] = prev = entry_hash(entry)
+        entry["hash"] = prev = entry_hash(entry, ring.current_key)
     conn.execute(insert(AuditLog), entries)
 
 
@@ -334,54 +356,11 @@ def _capture(session: Session, flush_context) -> None:
         _append(session, entries)
 
 
-@dataclass
-class ChainProblem:
-    seq: int | None
-    id: int | None
-    reason: str
+def verify_chain(session: Session, batch: int = 5000, known: Any = None) -> list:
+    """Walk the chain in order; return every problem found (empty when intact).
 
+    The walk lives in ``audit_verify`` (links, HMACs, key order, signed checkpoints). Read-only.
+    """
+    from backoffice.services.audit_verify import verify_chain as walk
 
-def verify_chain(session: Session, batch: int = 5000) -> list[ChainProblem]:
-    """Walk the chain in order; return every problem found (empty when intact)."""
-    problems: list[ChainProblem] = []
-    expected_seq, prev = 1, GENESIS
-    last_seq = 0
-    while True:
-        # Plain rows, not ORM objects: an entity already in the session's identity map would
-        # be returned as loaded earlier, hiding a row altered in the database meanwhile.
-        table = AuditLog.__table__
-        rows = session.execute(
-            select(table).where(table.c.seq > last_seq).order_by(table.c.seq).limit(batch)
-        ).all()
-        if not rows:
-            break
-        for row in rows:
-            if row.seq != expected_seq:
-                problems.append(
-                    ChainProblem(
-                        expected_seq, None, f"entries {expected_seq}..{row.seq - 1} are missing"
-                    )
-                )
-            if row.prev_hash != prev:
-                problems.append(ChainProblem(row.seq, row.id, "link to the previous entry broken"))
-            data = {
-                c: getattr(row, c)
-                for c in (
-                    "seq",
-                    "at",
-                    "actor_id",
-                    "actor",
-                    "action",
-                    "entity",
-                    "entity_id",
-                    "before",
-                    "after",
-                    "detail",
-                    "ip",
-                    "prev_hash",
-                )
-            }
-            if entry_hash(data) != row.hash:
-                problems.append(ChainProblem(row.seq, row.id, "content does not match its hash"))
-            prev, expected_seq, last_seq = row.hash, row.seq + 1, row.seq
-    return problems
+    return walk(session, batch, known)

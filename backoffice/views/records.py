@@ -203,6 +203,11 @@ class ArchiveRecordView(FastListMixin, ReadOnlyView):
             "amount": str(record.amount),
             "sealed_at": record.sealed_at.isoformat() if record.sealed_at else None,
             "manifest_sha256": record.manifest_sha256,
+            # Issue 10: the signed part (record fields, audit checkpoint) and its HMAC.
+            "manifest_version": record.manifest_version,
+            "manifest": record.manifest,
+            "manifest_key_id": record.manifest_key_id,
+            "manifest_sig": record.manifest_sig,
             "summary_pdf": {"path": "summary.pdf", "sha256": record.summary_sha256},
             "items": [
                 {
@@ -291,6 +296,7 @@ class AuditLogView(ReadOnlyView):
         "ip",
         "prev_hash",
         "hash",
+        "key_id",
     )
 
 

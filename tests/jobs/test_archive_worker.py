@@ -34,7 +34,7 @@ from backoffice.models.case import ActionKind, CaseOrigin, CaseReceivable, CaseS
 from backoffice.models.evidence import DocumentType
 from backoffice.models.job import JobStatus
 from backoffice.models.writeoff import WriteOffGround
-from backoffice.services import archive
+from backoffice.services import archive, audit_key
 from backoffice.services import writeoff as wo
 from backoffice.services.storage import get_storage
 from jobs.archive import year_end_archive
@@ -54,6 +54,7 @@ def worker_env(app, db, redis_conn, redis_url, tmp_path, monkeypatch):
         REDIS_URL=redis_url,
         SECRET_KEY="worker-test",
         QQ_VAR_DIR=str(tmp_path / "var"),
+        AUDIT_KEY_FILE=str(audit_key.key_file(app.config)),  # one key ring, as in production
         STORAGE_DIR=str(app.config["STORAGE_DIR"]),  # summaries land where verify reads
         PYTHONPATH=os.pathsep.join([str(BASE_DIR), env.get("PYTHONPATH", "")]),
     )

@@ -18,6 +18,7 @@ import jobs
 from backoffice.config import BASE_DIR
 from backoffice.models import AuditLog, JobRun, Setting
 from backoffice.models.job import JobStatus
+from backoffice.services import audit_key
 from tests.jobs import sample_jobs
 
 STEPS = 8
@@ -34,6 +35,7 @@ def worker_env(app, db, redis_conn, redis_url, tmp_path, monkeypatch):
         REDIS_URL=redis_url,
         SECRET_KEY="worker-test",
         QQ_VAR_DIR=str(tmp_path / "var"),
+        AUDIT_KEY_FILE=str(audit_key.key_file(app.config)),  # one key ring, as in production
         PYTHONPATH=os.pathsep.join([str(BASE_DIR), env.get("PYTHONPATH", "")]),
     )
     env.pop("QQ_ENV", None)

@@ -1,8 +1,10 @@
 """The year-end archive (Art.22): manifest, summary PDF, seal; idempotent; verification."""
 
 import io
+import json
 import subprocess
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, text
@@ -21,6 +23,7 @@ from backoffice.services import archive, cases
 from backoffice.services import writeoff as wo
 from backoffice.services.audit import SealedError
 from backoffice.services.storage import get_storage
+from tests import helpers
 
 
 @pytest.fixture()
@@ -177,3 +180,152 @@ def test_cli_year_end_inline_is_idempotent(closed, db, app):
     assert "archived 0" in again.output
     assert db.session.scalar(select(func.count()).select_from(ArchiveRecord)) == 1
     assert db.session.scalar(select(func.count()).select_from(ArchiveItem)) > 3
+
+
+# Issue 10: tampering behind the application (raw SQL) with a sealed archive.
+
+
+def _sql(db, model, where_id, **values) -> None:
+    table = model.__table__
+    with db.engine.begin() as conn:
+        conn.execute(table.update().where(table.c.id == where_id).values(**values))
+
+
+def _check(db, record_id):
+    db.session.expire_all()
+    return [
+        (p.where, p.reason)
+        for p in archive.verify(db.session, db.session.get(ArchiveRecord, record_id))
+    ]
+
+
+def _edit_case(db, case_id) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE collection_case SET outcome_note = :v WHERE id = :i"),
+            {"v": "改写的结论", "i": case_id},
+        )
+
+
+@pytest.fixture()
+def sealed(closed, db):
+    archive.year_end_transfer(db.session, 2026)
+    record = db.session.scalar(select(ArchiveRecord))
+    assert record.manifest_version == 2 and record.manifest_sig and record.manifest_key_id
+    assert archive.verify(db.session, record) == []
+    return record
+
+
+def test_raw_edit_of_archive_amount_or_customer_is_detected(sealed, closed, db, app):
+    """UPDATE archive_record SET amount / customer_id behind the app fails verification, also
+    when the manifest's copy of the field is edited to match (its signature then fails)."""
+    other = helpers.make_customer(name="另一客户有限公司")
+    amount, original = sealed.amount, json.loads(json.dumps(sealed.manifest))
+    _sql(db, ArchiveRecord, sealed.id, amount=Decimal("1.00"))
+    assert ("archive record", "amount changed after sealing") in _check(db, sealed.id)
+    out = app.test_cli_runner().invoke(args=["archive", "verify", "--all"])
+    assert out.exit_code == 1 and "amount changed after sealing" in out.output
+    manifest = json.loads(json.dumps(original))
+    manifest["record"]["amount"] = "1.00"
+    _sql(db, ArchiveRecord, sealed.id, manifest=manifest)
+    found = _check(db, sealed.id)
+    assert ("manifest", "signature does not match (manifest or its rows altered)") in found
+    _sql(db, ArchiveRecord, sealed.id, amount=amount, manifest=original)
+    assert _check(db, sealed.id) == []
+    _sql(db, ArchiveRecord, sealed.id, customer_id=other.id)
+    assert _check(db, sealed.id) == [("archive record", "customer_id changed after sealing")]
+
+
+def test_raw_edit_of_the_sealed_case_row_is_detected_even_with_a_matching_manifest_row(
+    sealed, closed, db
+):
+    """UPDATE collection_case behind the app differs from the sealed snapshot; rewriting the
+    manifest row and its hashes to match breaks the manifest's signature."""
+    case_id = closed["case"].id
+    _edit_case(db, case_id)
+    item = next(i for i in sealed.items if i.kind == "case")
+    where = f"manifest row {item.seq} ({item.ref} {item.name})"
+    assert (where, "sealed row changed: outcome_note") in _check(db, sealed.id)
+    content = {**item.content, "outcome_note": "改写的结论"}
+    _sql(
+        db, ArchiveItem, item.id, content=content, sha256=archive.sha256(archive.canonical(content))
+    )
+    db.session.expire_all()
+    items = list(db.session.scalars(select(ArchiveItem).order_by(ArchiveItem.seq)))
+    _sql(db, ArchiveRecord, sealed.id, manifest_sha256=archive.manifest_hash(items))
+    assert _check(db, sealed.id) == [
+        ("manifest", "signature does not match (manifest or its rows altered)")
+    ]
+
+
+def test_sealed_rows_deleted_or_added_behind_the_app_are_detected(sealed, closed, db):
+    """A sealed record deleted, or a record added to the sealed case, with raw SQL, shows."""
+    action = db.session.scalar(select(CollectionAction))
+    table = CollectionAction.__table__
+    with db.engine.begin() as conn:
+        row = dict(conn.execute(select(table).where(table.c.id == action.id)).mappings().one())
+        conn.execute(text("DELETE FROM collection_action WHERE id = :i"), {"i": row["id"]})
+    found = _check(db, sealed.id)
+    assert any(
+        r == "sealed row deleted" and f"collection_action:{row['id']}" in w for w, r in found
+    )
+    with db.engine.begin() as conn:
+        conn.execute(table.insert().values(**row))
+        conn.execute(
+            table.insert().values(
+                case_id=row["case_id"], kind="visit", on=date(2026, 12, 1), result="补录"
+            )
+        )
+    found = _check(db, sealed.id)
+    assert len(found) == 1 and found[0][1] == "row added after sealing"
+
+
+def test_archive_sealed_before_signed_manifests_still_verifies(sealed, closed, db, app):
+    """A version-1 archive (no signature, snapshots taken before the seal) verifies and is
+    reported as of an older manifest, not as tampered; an edited case row still shows."""
+    item = next(i for i in sealed.items if i.kind == "case")
+    content = {**item.content, "sealed_at": None, "updated_at": "2026-06-30T08:00:00+00:00"}
+    _sql(
+        db, ArchiveItem, item.id, content=content, sha256=archive.sha256(archive.canonical(content))
+    )
+    db.session.expire_all()
+    items = list(db.session.scalars(select(ArchiveItem).order_by(ArchiveItem.seq)))
+    _sql(
+        db,
+        ArchiveRecord,
+        sealed.id,
+        manifest_version=1,
+        manifest=None,
+        manifest_key_id=None,
+        manifest_sig=None,
+        manifest_sha256=archive.manifest_hash(items),
+    )
+    assert _check(db, sealed.id) == []
+    out = app.test_cli_runner().invoke(args=["archive", "verify", "--all"])
+    assert out.exit_code == 0 and "intact (manifest v1" in out.output
+    _sql(db, ArchiveRecord, sealed.id, amount=Decimal("1.00"))  # not covered by v1
+    assert _check(db, sealed.id) == []
+    _edit_case(db, closed["case"].id)
+    assert _check(db, sealed.id) == [
+        (f"manifest row {item.seq} ({item.ref} {item.name})", "sealed row changed: outcome_note")
+    ]
+
+
+def test_the_checkpoint_sealed_into_an_archive_shows_a_cut_audit_trail(sealed, db):
+    """With every checkpoint file gone, cutting the audit trail below the checkpoint sealed
+    into an archive manifest is still detected (by audit and archive verification)."""
+    import shutil
+
+    from backoffice.models import AuditLog
+    from backoffice.services import audit, checkpoints
+
+    cp = sealed.manifest["checkpoint"]
+    assert cp["seq"] > 0 and checkpoints.check(cp) is None
+    shutil.rmtree(checkpoints.Store().storage.root / checkpoints.PREFIX)
+    table = AuditLog.__table__
+    with db.engine.begin() as conn:
+        conn.execute(table.delete().where(table.c.seq >= cp["seq"]))
+    db.session.expire_all()
+    reasons = [p.reason for p in audit.verify_chain(db.session)]
+    assert any(f"sealed into archive {sealed.archive_no}" in r for r in reasons), reasons
+    assert ("audit checkpoint", f"audit entry {cp['seq']} is missing") in _check(db, sealed.id)

@@ -352,3 +352,23 @@ def test_finance_may_download_but_not_verify(client, archives, login_as):
         f"/admin/archive_record/file/{record.id}/verify", data={"csrf_token": token}
     )
     assert response.status_code == 403
+
+
+def test_case_file_shows_the_manifest_signature_and_verify_names_an_amount_edit(
+    client, archives, login_as, db
+):
+    """The case file names the audit key that signed the manifest; an amount changed with SQL
+    behind the app is named by the Verify button (issue 10)."""
+    record = archives["first"]["record"]
+    login_as("auditor")
+    page = client.get(f"/admin/archive_record/file/{record.id}/").get_data(as_text=True)
+    assert f"已用审计密钥 {record.manifest_key_id} 签名" in page
+    table = ArchiveRecord.__table__
+    with db.engine.begin() as conn:
+        conn.execute(table.update().where(table.c.id == record.id).values(amount=1))
+    token = helpers.csrf_token(client, f"/admin/archive_record/file/{record.id}/")
+    failed = client.post(
+        f"/admin/archive_record/file/{record.id}/verify", data={"csrf_token": token}
+    )
+    html = failed.get_data(as_text=True)
+    assert 'id="archive-verify-failed"' in html and "amount changed after sealing" in html
