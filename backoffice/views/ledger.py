@@ -144,9 +144,9 @@ class CustomerView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
         "over_limit": lambda v, c, m, n: _("Over limit") if getattr(m, n, None) else "",
         "overdue_flag": lambda v, c, m, n: _("Overdue") if getattr(m, n, None) else "",
     }
-    column_formatters_export = {
-        "over_limit": lambda v, c, m, n: "1" if getattr(m, n, None) else "0",
-        "overdue_flag": lambda v, c, m, n: "1" if getattr(m, n, None) else "0",
+    column_formatters_export = {  # a flag: 是/否 in the file
+        "over_limit": lambda v, c, m, n: bool(getattr(m, n, None)),
+        "overdue_flag": lambda v, c, m, n: bool(getattr(m, n, None)),
     }
     prefix_search_columns = ("erp_code", "name")
     column_filters = (
