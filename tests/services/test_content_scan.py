@@ -42,22 +42,31 @@ class CountingFile(io.BytesIO):
 
 
 @pytest.mark.parametrize(
-    "marker", [b"<script>alert(1)</script>", b"<  SCRIPT src=x>", b"<svg onload=x>",
-               b"<!DOCTYPE  html>", b"javascript:alert(1)"]
+    "marker",
+    [
+        b"<script>alert(1)</script>",
+        b"<  SCRIPT src=x>",
+        b"<svg onload=x>",
+        b"<!DOCTYPE  html>",
+        b"javascript:alert(1)",
+    ],
 )
 def test_pdf_with_script_after_the_head_is_refused(marker):
     """A PDF whose active content starts after the first 4 KiB is refused."""
     data = pdf_with(marker, SNIFF_BYTES + 500)
-    with pytest.raises(UploadRejected, match="script"):
+    with pytest.raises(UploadRejected):
         sniff(io.BytesIO(data), "合同.pdf")
+    clean = data.replace(b"<", b"(").replace(b"javascript:", b"javascript ")
+    assert sniff(io.BytesIO(clean), "合同.pdf") is evidence.PDF
 
 
 def test_marker_split_across_a_chunk_boundary_is_found():
     """``<script`` cut by the boundary between two 1 MiB chunks is still found."""
     data = pdf_with(b"<script>", CHUNK_BYTES - 4)  # "<scr" | "ipt>"
     assert data[CHUNK_BYTES - 4 : CHUNK_BYTES] == b"<scr"
-    with pytest.raises(UploadRejected, match="script"):
+    with pytest.raises(UploadRejected):
         sniff(io.BytesIO(data), "合同.pdf")
+    assert sniff(io.BytesIO(data.replace(b"<scr", b"(scr")), "合同.pdf") is evidence.PDF
 
 
 @pytest.mark.parametrize("cut", range(1, len(b"<!doctype   html")))
