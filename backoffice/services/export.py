@@ -63,8 +63,13 @@ def cell_value(value: Any) -> Any:
 
     ``Decimal``/``int``/``float`` and dates are returned as they are (timestamps in Shanghai time,
     without zone, as spreadsheets have none); ``None`` is empty; a flag is 是/否; an enum its
-    label; markup its plain text; everything else ``str`` passed through ``inert``.
+    label; markup its plain text; a list its items joined by 、; every text passes ``inert``.
     """
+    value = _typed(value)
+    return inert(value) if isinstance(value, str) else value
+
+
+def _typed(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -77,20 +82,25 @@ def cell_value(value: Any) -> Any:
         return value
     if isinstance(value, enum.Enum):
         label = getattr(value, "label", None)
-        value = label if label is not None else value.value
+        return str(label if label is not None else value.value)
     if isinstance(value, Markup):
-        value = value.striptags()
-    return inert(str(value))
+        return value.striptags()
+    if isinstance(value, list | tuple | set | frozenset):  # a to-many relation: 财务、审计
+        return "、".join(_text(_typed(item)) for item in value)
+    return str(value)
 
 
-def csv_text(value: Any) -> str:
-    """``cell_value`` as CSV text: plain numbers (``-12.50``), ISO dates, inert text."""
-    value = cell_value(value)
+def _text(value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def csv_text(value: Any) -> str:
+    """``cell_value`` as CSV text: plain numbers (``-12.50``), ISO dates, inert text."""
+    return _text(cell_value(value))
 
 
 class _Echo:

@@ -46,6 +46,8 @@ def test_cell_values_keep_numbers_dates_and_labels(db):
     assert cell_value(datetime(2026, 11, 30, 16, 0, tzinfo=UTC)) == datetime(2026, 12, 1, 0, 0)
     assert cell_value(ActionKind.PHONE) == str(ActionKind.PHONE.label) != "phone"
     assert (cell_value(True), cell_value(False), cell_value(None)) == ("是", "否", "")
+    assert cell_value([ActionKind.PHONE, "=x"]) == f"{ActionKind.PHONE.label}、=x"
+    assert cell_value(["=x", "y"]) == "'=x、y"
 
 
 def test_csv_cells_are_inert_and_amounts_plain(db):

@@ -14,9 +14,11 @@ import pytest
 
 from backoffice.models.case import ActionKind, CollectionAction
 from backoffice.models.job import JobRun, JobStatus
-from backoffice.services.export import DATE_FORMAT, MONEY_FORMAT
+from backoffice.services.export import DATE_FORMAT, MONEY_FORMAT, sheet_title
 from backoffice.services.formatting import SHANGHAI
+from backoffice.views import REGISTRY
 from tests import helpers
+from tests.views.test_permission_matrix import BUILDERS, world  # noqa: F401 - the matrix rows
 
 PAYLOADS = ['=HYPERLINK("http://evil.example/x")', "+1", "-2+3", "@SUM(A1)"]
 
@@ -162,3 +164,19 @@ def test_jobs_csv_export_has_no_markup(client, login_as, db):
     rows = _csv(response)
     row = rows[1]
     assert str(JobStatus.FAILED.label) in row and "40" in row and "第 2 步" in row
+
+
+@pytest.mark.parametrize("entry", REGISTRY, ids=lambda e: e.endpoint)
+def test_every_list_exports_plain_csv_and_typed_xlsx(world, entry):  # noqa: F811
+    """Every list with a row exports a CSV without markup and an XLSX without formulas, its
+    sheet named after the list in Chinese."""
+    BUILDERS[entry.endpoint](world, world.users["admin"])
+    client = world.clients["admin"][0]
+    csv_response = client.get(f"/admin/{entry.endpoint}/export/csv/")
+    assert csv_response.status_code == 200
+    rows = _csv(csv_response)
+    assert len(rows) >= 2 and "<" not in csv_response.data.decode("utf-8-sig")
+    ws = _xlsx(client.get(f"/admin/{entry.endpoint}/export/xlsx/"))
+    assert ws.title == sheet_title(str(entry.name)) != "Tablib Dataset"
+    assert not any(c.data_type == "f" for row in ws.iter_rows() for c in row)
+    assert [c.value for c in ws[1]] == rows[0]
