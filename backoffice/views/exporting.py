@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 from flask import flash, redirect
@@ -37,11 +38,12 @@ class ExportMixin:
     def get_export_name(self, export_type: str = "csv") -> str:
         return export_filename(self.name, export_type)
 
-    def _export_table(self) -> tuple[list[str], list[list[Any]]]:
+    def _export_table(self) -> tuple[list[str], Iterator[list[Any]]]:
+        """The header and the rows (formatted one at a time, as the writer asks for them)."""
         _count, data = self._export_data()
         columns = self._export_columns
         headers = [str(label) for _name, label in columns]
-        rows = [[self.get_export_value(row, name) for name, _label in columns] for row in data]
+        rows = ([self.get_export_value(row, name) for name, _label in columns] for row in data)
         return headers, rows
 
     def _number_formats(self) -> dict[int, str]:
