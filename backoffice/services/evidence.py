@@ -30,6 +30,7 @@ from backoffice.models.evidence import DocumentType, EvidenceDocument
 from backoffice.models.writeoff import WriteOffApplication
 from backoffice.permissions import Action, can, scope_filter
 from backoffice.services import audit
+from backoffice.services.content_scan import contains_nul, decodes_as, has_active_content
 from backoffice.services.storage import (
     Storage,
     TamperedError,
@@ -39,20 +40,12 @@ from backoffice.services.storage import (
 
 RESOURCE = "evidence_document"
 MAX_NAME = 255  # the column's length
-SNIFF_BYTES = 4096
+SNIFF_BYTES = 4096  # the head, for magic bytes; active content is searched in the whole file
 # Office documents are zips: refuse zip bombs before anything unpacks them.
 ZIP_MAX_MEMBERS = 2000
 ZIP_MAX_UNCOMPRESSED = 200 * 1024 * 1024
 ZIP_MAX_RATIO = 100
 _CONTENT_TYPES_MAX = 1024 * 1024
-
-# Markup a browser would treat as active content when sniffing (it reads the first 512 bytes;
-# we look further). Any of these in the head of a file refuses it, whatever its magic.
-_ACTIVE_MARKERS = re.compile(
-    rb"<\s*(?:script|html|svg|body|iframe|object|embed|!doctype\s+html|\?xml-stylesheet)"
-    rb"|javascript:",
-    re.IGNORECASE,
-)
 
 
 class UploadRejected(ValueError):
@@ -196,15 +189,14 @@ def _check_zip(f: BinaryIO, ext: str) -> Kind:
         )
 
 
-def _check_text(data: bytes, ext: str) -> Kind:
-    if b"\x00" in data:
+def _check_text(f: BinaryIO, ext: str) -> Kind:
+    """A text file, read in chunks (never whole): no NUL byte, UTF-8 or GB18030."""
+    if contains_nul(f):
         raise UploadRejected(_("This type of file is not accepted."))
     for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            data.decode(encoding)
+        f.seek(0)
+        if decodes_as(f, encoding):
             break
-        except UnicodeDecodeError:
-            continue
     else:
         raise UploadRejected(_("The text file is not valid UTF-8 or GB18030."))
     return CSV if ext == ".csv" else TEXT
@@ -229,7 +221,9 @@ def sniff(f: BinaryIO, filename: str) -> Kind:
     f.seek(0)
     if not head:
         raise UploadRejected(_("The file is empty."))
-    if _ACTIVE_MARKERS.search(head):
+    active = has_active_content(f)  # the whole file, streamed: not only its head
+    f.seek(0)
+    if active:
         # HTML, SVG or a polyglot that a browser could run: never stored, never served.
         raise UploadRejected(_("The file contains web page or script content and was refused."))
     kind: Kind | None = None
@@ -253,7 +247,7 @@ def sniff(f: BinaryIO, filename: str) -> Kind:
     elif head.startswith((b"MZ", b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"#!")):
         raise UploadRejected(_("Programs and scripts are not accepted."))
     elif ext in (".txt", ".csv"):
-        kind = _check_text(f.read(), ext)
+        kind = _check_text(f, ext)
         f.seek(0)
     if kind is None:
         raise UploadRejected(

@@ -17,7 +17,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from openpyxl import Workbook
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -35,6 +34,7 @@ from backoffice.models.monthly import (
 from backoffice.models.org import Company, SalesUnit
 from backoffice.models.receivable import Payment, PaymentAllocation, Receivable, ReceivableStatus
 from backoffice.services.calendar import WorkCalendar
+from backoffice.services.export import write_xlsx
 from backoffice.services.pdf import render_pdf
 from backoffice.services.storage import get_storage
 
@@ -166,9 +166,8 @@ def _store(data: bytes) -> str:
 
 
 def _report_xlsx(unit: SalesUnit, p: Plan, lines: list[Line]) -> bytes:
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("逾期账款报表")
-    ws.append([f"{unit.company.name} {unit.name} 逾期账款报表 {p.period}（截至 {p.as_of}）"])
+    """The report as a workbook: real amounts and dates; names inert (services/export.py),
+    since a customer or salesperson named ``=HYPERLINK(...)`` reaches every unit's Excel."""
     header = [
         "客户名称",
         "单据编号",
@@ -178,25 +177,33 @@ def _report_xlsx(unit: SalesUnit, p: Plan, lines: list[Line]) -> bytes:
         "逾期天数",
         "催收专员",
     ]
-    ws.append(header)
-    for line in lines:
-        r = line.receivable
-        ws.append(
-            [
-                line.customer_name,
-                r.doc_no,
-                r.due_date,
-                float(r.amount),
-                float(line.outstanding),
-                line.overdue_days,
-                r.collector.display_name if r.collector else (r.collector_name or ""),
-            ]
-        )
+    rows = (
+        [
+            line.customer_name,
+            line.receivable.doc_no,
+            line.receivable.due_date,
+            line.receivable.amount,
+            line.outstanding,
+            line.overdue_days,
+            _collector(line.receivable),
+        ]
+        for line in lines
+    )
     total = sum((line.outstanding for line in lines), Decimal(0))
-    ws.append(["合计", "", "", "", float(total), "", ""])
     out = io.BytesIO()
-    wb.save(out)
+    write_xlsx(
+        out,
+        "逾期账款报表",
+        header,
+        rows,
+        title=f"{unit.company.name} {unit.name} 逾期账款报表 {p.period}（截至 {p.as_of}）",
+        footer=["合计", "", "", "", total, "", ""],
+    )
     return out.getvalue()
+
+
+def _collector(r: Receivable) -> str:
+    return r.collector.display_name if r.collector else (r.collector_name or "")
 
 
 def build_unit_report(session: Session, run: MonthlyRun, unit: SalesUnit, p: Plan) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 import io
-import itertools
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -41,7 +40,9 @@ from backoffice.models.base import LabeledEnum
 from backoffice.permissions import Action, can, resource_of, scope_filter, unit_restricted
 from backoffice.services import audit
 from backoffice.services.audit import SealedError
+from backoffice.services.export import yes_no
 from backoffice.services.formatting import format_money
+from backoffice.views.exporting import ExportMixin
 from backoffice.views.filters import RelatedFilter, related_filter
 
 # Flask-Admin endpoint → the action it needs.
@@ -164,12 +165,10 @@ TYPE_FORMATTERS = {
     datetime: _datetime_formatter,
     type(None): lambda view, value, name=None: "",
 }
+# Exports keep amounts and dates typed: the writers (services/export.py) format and neutralise.
 EXPORT_TYPE_FORMATTERS = {
-    Decimal: lambda view, value, name=None: str(value),
-    date: _date_formatter,
-    datetime: lambda view, value, name=None: value.isoformat(),
     type(None): lambda view, value, name=None: "",
-    bool: lambda view, value, name=None: "1" if value else "0",
+    bool: lambda view, value, name=None: yes_no(value),
 }
 
 
@@ -282,7 +281,7 @@ class QQModelConverter(AdminModelConverter):
         return EnumSelectField(**field_args)
 
 
-class SecuredModelView(ModelView):
+class SecuredModelView(ExportMixin, ModelView):
     """Base of every model view: permissions, scope, Chinese labels, money formatting."""
 
     resource: str | None = None
@@ -486,14 +485,6 @@ class SecuredModelView(ModelView):
             flash(str(exc), "error")
             return True
         return super().handle_view_exception(exc)
-
-    # -- exports -------------------------------------------------------------------------------
-
-    def _export_csv(self, return_url):
-        # Excel opens a CSV without a byte-order mark in the local code page, garbling Chinese.
-        response = super()._export_csv(return_url)
-        response.response = itertools.chain(["\ufeff"], response.response)
-        return response
 
 
 def sealed_refused(exc: SealedError) -> Any:

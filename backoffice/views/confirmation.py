@@ -349,6 +349,7 @@ class ReportDownloads:
     }
     column_formatters_detail = column_formatters
     column_labels = {"files": _l("Files")}
+    column_export_exclude_list = ("files",)  # download buttons: nothing to put in a file
 
     @expose("/download/<int:row_id>/<kind>")
     def download_view(self, row_id: int, kind: str):
@@ -369,6 +370,7 @@ class StatementDownloads:
     column_formatters = {"files": _download_links(".download_view", ("pdf",), "statement")}
     column_formatters_detail = column_formatters
     column_labels = {"files": _l("Files")}
+    column_export_exclude_list = ("files",)  # download buttons: nothing to put in a file
 
     @expose("/download/<int:row_id>/<kind>")
     def download_view(self, row_id: int, kind: str):

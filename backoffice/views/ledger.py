@@ -145,9 +145,9 @@ class CustomerView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
         "over_limit": lambda v, c, m, n: _("Over limit") if getattr(m, n, None) else "",
         "overdue_flag": lambda v, c, m, n: _("Overdue") if getattr(m, n, None) else "",
     }
-    column_formatters_export = {
-        "over_limit": lambda v, c, m, n: "1" if getattr(m, n, None) else "0",
-        "overdue_flag": lambda v, c, m, n: "1" if getattr(m, n, None) else "0",
+    column_formatters_export = {  # a flag: 是/否 in the file
+        "over_limit": lambda v, c, m, n: bool(getattr(m, n, None)),
+        "overdue_flag": lambda v, c, m, n: bool(getattr(m, n, None)),
     }
     prefix_search_columns = ("erp_code",)
     contains_search_columns = ("name",)
@@ -262,6 +262,7 @@ class CreditEventView(SecuredModelView):
     column_list = ("at", "customer", "kind", "old_value", "new_value", "reason", "user")
     column_formatters = {"old_value": _credit_value, "new_value": _credit_value}
     column_formatters_detail = column_formatters
+    column_formatters_export = column_formatters
     column_filters = ("kind",)
     column_default_sort = ("at", True)
     form_ajax_refs = {"customer": {"fields": ("name", "erp_code")}}

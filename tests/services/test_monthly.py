@@ -158,3 +158,41 @@ def test_scheduler_starts_the_run_on_the_dispatch_day_and_catches_up(db):
     assert monthly_on_dispatch_day(date(2026, 10, 12))[0].job_id == "monthly-run_2026-10"
     with pytest.raises(CalendarMissing, match="2027"):
         monthly_on_dispatch_day(date(2027, 1, 4))
+
+
+def test_report_xlsx_writes_names_inert_and_amounts_typed(db):
+    """A customer, document, salesperson or company named like a formula reaches the unit's
+    workbook as quoted string cells; amounts are money numbers and due dates date cells."""
+    from openpyxl import load_workbook
+
+    from backoffice.services.export import DATE_FORMAT, MONEY_FORMAT
+
+    load_year(db.session, 2026)
+    db.session.commit()
+    unit = helpers.make_unit(company=helpers.make_company(name="@SUM(A1)"), name="华东事业部")
+    payloads = ['=HYPERLINK("http://evil.example/x")', "+1", "-2+3", "@SUM(A1)"]
+    for i, payload in enumerate(payloads):
+        helpers.make_receivable(
+            helpers.make_customer(unit, name=payload),
+            amount="1000.50",
+            due=date(2026, 8, 31),
+            doc_no=f"-{i}",
+            collector_name=payload,
+        )
+    run_period("2026-10", inline=True)
+    report = db.session.scalar(select(MonthlyReport).where(MonthlyReport.sales_unit_id == unit.id))
+    with get_storage().open(report.xlsx_key) as fh:
+        ws = load_workbook(fh).active
+    cells = [c for row in ws.iter_rows() for c in row]
+    assert not any(c.data_type == "f" for c in cells)
+    assert ws["A1"].value.startswith("'@SUM(A1)") and ws["A1"].data_type == "s"
+    lines = list(ws.iter_rows(min_row=3, max_row=2 + len(payloads)))
+    assert sorted(r[0].value for r in lines) == sorted("'" + p for p in payloads)
+    assert sorted(r[6].value for r in lines) == sorted("'" + p for p in payloads)
+    assert all(r[1].value.startswith("'-") and r[1].data_type == "s" for r in lines)
+    for r in lines:
+        assert r[2].is_date and r[2].number_format == DATE_FORMAT
+        assert (r[3].value, r[3].data_type, r[3].number_format) == (1000.5, "n", MONEY_FORMAT)
+        assert r[4].data_type == "n" and r[5].value == (date(2026, 9, 30) - date(2026, 8, 31)).days
+    total = [c.value for c in ws[ws.max_row]]
+    assert total[0] == "合计" and total[4] == 4002
