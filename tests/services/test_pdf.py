@@ -56,3 +56,18 @@ def test_files_outside_static_are_refused(app):
     """A template cannot read files outside our own static folder."""
     with pytest.raises(PdfError, match="refused"):
         _pdf(app, '<html><body><img src="../../../../etc/passwd">文字</body></html>')
+
+
+LONG = ("该客户因下游项目停工导致资金周转困难，多次承诺付款均未兑现，经催收专员电话、上门及发函"
+        "催收后仍拖欠货款，清欠小组评估后认为短期内难以全额收回。") * 5
+
+
+@pytest.mark.parametrize("markup", ["{t}", "原因：<b>{t}</b><br>意见：{t}"])
+def test_chinese_paragraph_split_at_any_page_position(app, markup):
+    """A wrapped Chinese paragraph (one run, or several with <b>/<br>) that a page break cuts
+    at any line renders (xhtml2pdf raised "Splitting error" or TypeError here)."""
+    for lines_before in range(30, 62):
+        source = ("{% extends 'pdf/base.html' %}{% block content %}"
+                  + "<p>前文</p>" * lines_before + "<p>" + markup.format(t=LONG) + "</p>"
+                  + "{% endblock %}")
+        assert _pdf(app, source).startswith(b"%PDF")
