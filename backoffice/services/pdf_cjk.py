@@ -26,6 +26,10 @@ from typing import Any
 from reportlab.lib.textsplit import ALL_CANNOT_START
 from xhtml2pdf import reportlab_paragraph as rp
 
+# Marks a line may not start with. ReportLab's list is Japanese: it lacks the full-width
+# comma, semicolon, colon, question and exclamation marks and closing quotes Chinese uses.
+CANNOT_START = ALL_CANNOT_START + "，；：？！》〉】』”’,.;:?!)]}"
+
 _original_split_function = rp.Paragraph._get_split_blParaFunc
 _original_break_lines_cjk = rp.Paragraph.breakLinesCJK
 
@@ -37,9 +41,10 @@ def cjk_lines(frags: list, max_widths: list, calc_bounds: bool, encoding: str = 
     glyphs = []
     for frag in frags:
         text = frag.text.decode(encoding) if isinstance(frag.text, bytes) else frag.text
-        glyphs.extend(rp.cjkU(t, frag, encoding) for t in text) if text else glyphs.append(
-            rp.cjkU(text, frag, encoding)
-        )
+        if text:
+            glyphs.extend(rp.cjkU(t, frag, encoding) for t in text)
+        else:  # an empty run still carries its <br> or inline box
+            glyphs.append(rp.cjkU(text, frag, encoding))
 
     lines: list = []
 
@@ -55,7 +60,7 @@ def cjk_lines(frags: list, max_widths: list, calc_bounds: bool, encoding: str = 
             continue
         if used + glyph.width > width() + rp._FUZZ and i > start:
             end, extra = i, width() - used
-            if glyph and glyph in ALL_CANNOT_START:
+            if glyph and glyph in CANNOT_START:
                 end, extra = i + 1, extra - glyph.width
             lines.append(rp.makeCJKParaLine(glyphs[start:end], extra, calc_bounds))
             start, used, i = end, 0.0, end

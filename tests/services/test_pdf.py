@@ -115,3 +115,14 @@ def test_worker_preload_registers_the_font(app):
         jobs.preload()
     assert pdf.register_font.cache_info().currsize == 1
     assert "QQCJK" in pdfmetrics.getRegisteredFontNames()
+
+
+def test_no_line_starts_with_a_closing_mark(app, tmp_path):
+    """A wrapped Chinese line never starts with a comma or other closing mark: the mark hangs
+    at the end of the line before (行末标点悬挂)."""
+    text = "甲乙丙丁戊己庚辛壬癸，子丑寅卯辰巳午未申酉；" * 40
+    source = ("{% extends 'pdf/base.html' %}{% block content %}"
+              + "".join(f"<p>{'一' * n}{text}</p>" for n in range(12)) + "{% endblock %}")
+    out = _run("pdftotext", _pdf(app, source), tmp_path, "-raw")
+    starts = [line[0] for line in out.splitlines() if line.strip()]
+    assert not [c for c in starts if c in "，；。、"]

@@ -11,7 +11,6 @@ from pathlib import Path
 from types import SimpleNamespace as NS
 
 import pytest
-from reportlab.lib.textsplit import ALL_CANNOT_START
 
 from backoffice.models.case import CaseOrigin, CaseOutcome, Strategy
 from backoffice.models.monthly import FormStatus, ReasonClass, Route
@@ -20,6 +19,7 @@ from backoffice.services import confirmation_pdf, leadership
 from backoffice.services.archive import summary_rows
 from backoffice.services.monthly import Line, Plan
 from backoffice.services.pdf import render_pdf
+from backoffice.services.pdf_cjk import CANNOT_START
 
 pytestmark = pytest.mark.skipif(
     shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed"
@@ -235,14 +235,14 @@ def outside_printable_area(path: Path) -> list[str]:
     """Every word (page, text, box) that lies outside the page minus its margins.
 
     Chinese typesetting hangs a closing punctuation mark that would start a line in the right
-    margin (行末标点悬挂; ReportLab's CJK wrap does so for one character): a line ending in
+    margin (行末标点悬挂; services/pdf_cjk does so for one character): a line ending in
     one may pass the margin by that one glyph, never more."""
     bad = []
     for n, (width, height, body) in enumerate(PAGE.findall(_pdftotext(path, "-bbox")), 1):
         w, h = float(width), float(height)
         for x0, y0, x1, y1, text in WORD.findall(body):
             text = unescape(text)
-            hanging = float(y1) - float(y0) if text[-1] in ALL_CANNOT_START else 0.0
+            hanging = float(y1) - float(y0) if text[-1] in CANNOT_START else 0.0
             if (float(x0) < SIDE - TOLERANCE or float(x1) > w - SIDE + TOLERANCE + hanging
                     or float(y0) < TOP - TOLERANCE or float(y1) > h - BOTTOM + TOLERANCE):
                 bad.append(f"p{n} {text!r} ({x0}, {y0})–({x1}, {y1}) in {w}×{h}")
