@@ -298,6 +298,33 @@ LABELS: dict[str, Any] = {
 }
 
 
+#: What a row of each table is, for documents that list records of several kinds (the archive
+#: summary): one name per table, never the table name itself.
+RECORD_LABELS: dict[str, Any] = {
+    "approval_decision": _l("Approval decision"),
+    "case_cost": _l("Case cost"),
+    "case_member": _l("Case member"),
+    "case_receivable": _l("Receivable in the case"),
+    "collateral": _l("Guarantee or collateral"),
+    "collection_action": _l("Collection action"),
+    "collection_case": _l("Collection case"),
+    "document_requirement": _l("Required document"),
+    "evidence_document": _l("Evidence document"),
+    "instalment": _l("Instalment"),
+    "litigation": _l("Litigation"),
+    "payment_in_kind": _l("Payment in kind"),
+    "payment_promise": _l("Promise to pay"),
+    "repayment_plan": _l("Repayment plan"),
+    "writeoff_application": _l("Write-off application"),
+    "writeoff_item": _l("Write-off item"),
+}
+
+
+def record_label(table: str) -> Any:
+    """What a row of ``table`` is, in words (falls back to the field label machinery)."""
+    return RECORD_LABELS.get(table) or label(table)
+
+
 def label(name: str) -> Any:
     return LABELS.get(name) or _l(name.replace("_", " ").capitalize())
 

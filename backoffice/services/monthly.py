@@ -245,9 +245,15 @@ def build_confirmation_form(session: Session, run: MonthlyRun, unit: SalesUnit, 
     lines = unit_lines(session, unit.id, p.as_of)
     if not lines:
         return False  # nothing overdue: nothing for the unit to confirm
-    total = sum((line.outstanding for line in lines), Decimal(0))
-    pdf = render_pdf(
-        "confirmation_form.html", company=unit.company, unit=unit, plan=p, lines=lines, total=total
+    from backoffice.services.confirmation_pdf import issued_rows, render_form
+
+    pdf = render_form(
+        company=unit.company,
+        unit=unit,
+        period=p.period,
+        issued_on=p.form_date,
+        answer_due=p.answer_due,
+        rows=issued_rows(lines),
     )
     form = ConfirmationForm(
         period=p.period,

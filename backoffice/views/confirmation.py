@@ -42,6 +42,7 @@ from backoffice.models.monthly import (
 from backoffice.permissions import Action, can
 from backoffice.services import audit
 from backoffice.services import confirmation as conf
+from backoffice.services.confirmation_pdf import answered_form_pdf
 from backoffice.services.storage import StorageError, get_storage
 from backoffice.views.base import attachment, deny
 
@@ -314,11 +315,20 @@ class ConfirmationPages:
 
     @expose("/download/<int:form_id>")
     def download_view(self, form_id: int):
-        """The form's PDF (Annex 1) as 逾期账款确认表-<unit>-<period>.pdf (audited)."""
+        """The form's PDF (Annex 1) as 逾期账款确认表-<unit>-<period>.pdf (audited): as issued,
+        or with the answers and routes once the unit has answered."""
         self._require(Action.DOWNLOAD)
         form = self._form(form_id)
         name = f"逾期账款确认表-{form.sales_unit.name}-{form.period}.pdf"
-        return send_stored(form.pdf_key, name, PDF, "confirmation_form", form.id)
+        answered = answered_form_pdf(form)
+        if answered is None:
+            return send_stored(form.pdf_key, name, PDF, "confirmation_form", form.id)
+        audit.record(
+            db.session, AuditAction.DOWNLOAD, entity="confirmation_form", entity_id=form.id,
+            detail=name,
+        )
+        db.session.commit()
+        return attachment(answered, name, PDF)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -171,6 +171,24 @@ def test_summary_pdf_extracts_chinese(closed, db, tmp_path):
     assert record.archive_no in out and "终结执行裁定书.pdf" in out
 
 
+def test_summary_pdf_names_records_in_chinese(closed, db, tmp_path):
+    """The case summary lists each record by what it is (in Chinese), never by table name."""
+    if subprocess.run(["which", "pdftotext"], capture_output=True).returncode:
+        pytest.skip("poppler-utils not installed")
+    archive.year_end_transfer(db.session, 2026)
+    record = db.session.scalar(select(ArchiveRecord))
+    tables = {item.ref.split(":")[0] for item in record.items if item.kind == "record"}
+    assert "case_receivable" in tables  # the manifest keeps its raw references
+    path = tmp_path / "summary.pdf"
+    with get_storage().open(record.summary_pdf_key) as fh:
+        path.write_bytes(fh.read())
+    out = "".join(subprocess.run(
+        ["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout.split())
+    assert not [t for t in tables if t in out]
+    assert "案件关联的应收账款#" in out and "案件记录" in out
+
+
 def test_cli_year_end_inline_is_idempotent(closed, db, app):
     """``flask archive year-end --year 2026 --inline`` archives once; again, nothing."""
     runner = app.test_cli_runner()

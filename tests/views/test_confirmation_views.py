@@ -3,6 +3,8 @@ route with an override; scope (404), permissions (403), CSRF (400), audited scop
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from datetime import date
 from urllib.parse import quote
 
@@ -379,3 +381,43 @@ def test_notification_is_marked_read_and_opens_its_link(app, db, cycle):
     response = post(client, f"/admin/notification/read/{foreign.id}", {}, "/admin/notification/")
     assert response.status_code == 404
     assert db.session.get(Notification, foreign.id).read_at is None
+
+
+def _pdf_text(data: bytes, tmp_path) -> str:
+    path = tmp_path / "form.pdf"
+    path.write_bytes(data)
+    return subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+def test_answered_and_routed_form_downloads_with_its_answers(app, db, cycle, tmp_path):
+    """Annex 1 downloads blank while unanswered, then with each line's answer and its route."""
+    collector = client_for(app, cycle["collector"])
+    finance = client_for(app, cycle["finance"])
+    url = f"/admin/confirmation_form/download/{cycle['form']}"
+    assert "客户无故拖欠货款" not in _pdf_text(collector.get(url).data, tmp_path)
+
+    first, second = lines_of(db, cycle["form"])
+    external = reason_id(db, "客户无故拖欠货款")
+    data = {
+        **answer_data(first.id, external, "external", "50000", "2026-12-20"),
+        **answer_data(second.id, external, "external", "30000"),
+        "op": "submit",
+    }
+    assert post(collector, f"/admin/confirmation_form/answer/{cycle['form']}", data).status_code \
+        == 303
+    text = "".join(_pdf_text(collector.get(url).data, tmp_path).split())
+    assert "客户无故拖欠货款" in text and "50,000.00" in text and "2026-12-20" in text
+    assert "分派" not in text  # not routed yet
+
+    route_url = f"/admin/confirmation_form/route/{cycle['form']}"
+    assert post(finance, route_url, {f"route.{first.id}": "collect"}).status_code == 303
+    response = finance.get(url)
+    assert response.status_code == 200
+    text = "".join(_pdf_text(response.data, tmp_path).split())
+    with app.app_context():
+        assert "".join(str(Route.COLLECT.label).split()) in text and "分派" in text
+    db.session.expire_all()
+    audited = db.session.scalars(select(AuditLog.detail).where(AuditLog.action == "download"))
+    assert list(audited).count("逾期账款确认表-华东事业部-2026-10.pdf") == 3
