@@ -31,6 +31,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 
 from backoffice.extensions import db
 from backoffice.models.audit import AuditAction
@@ -60,6 +61,7 @@ from backoffice.services import audit, cases, evidence
 from backoffice.services.audit import SealedError
 from backoffice.services.formatting import format_money
 from backoffice.services.pdf import PdfError, render_pdf
+from backoffice.services.transitions import StaleStateError
 from backoffice.views.base import attachment, deny
 from backoffice.views.confirmation import send_stored
 
@@ -165,7 +167,7 @@ class CaseFilePages:
             else:
                 message = str(exc)  # already translated by the service (gettext)
             return self._refused(case, op, message)
-        except SealedError as exc:
+        except (SealedError, StaleStateError) as exc:
             return self._refused(case, op, str(exc))
         return None
 
@@ -372,6 +374,10 @@ class CaseFilePages:
             db.session.commit()
         except cases.CaseError as exc:
             return self._refused(None, f"apply customer={customer.id}", str(exc))
+        except IntegrityError:
+            # The one-open-case key caught a case opened meanwhile (an escalation run).
+            message = _("this customer already has an open case")
+            return self._refused(None, f"apply customer={customer.id}", message)
         flash(_("Application %(no)s submitted to the team lead.", no=case.case_no), "success")
         return self._back(case)
 

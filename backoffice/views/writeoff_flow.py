@@ -55,6 +55,7 @@ from backoffice.permissions import Action, can, scope_filter
 from backoffice.services import audit
 from backoffice.services import writeoff as wo
 from backoffice.services.audit import SealedError
+from backoffice.services.transitions import StaleStateError
 from backoffice.views.base import attachment, deny
 
 RESOURCE = "writeoff_application"
@@ -320,7 +321,7 @@ class WriteOffFlow:
                 on=_today(),
             )
             db.session.commit()
-        except (wo.WriteOffError, SealedError) as exc:
+        except (wo.WriteOffError, SealedError, StaleStateError) as exc:
             db.session.rollback()
             audit.record_now(AuditAction.REFUSED, entity=RESOURCE, detail=f"create: {exc}")
             flash(str(exc), "error")
@@ -383,7 +384,7 @@ class WriteOffFlow:
             app.materials_missing_reason = (form.get("materials_missing_reason") or "").strip()
             app.materials_due_on = due
             db.session.commit()
-        except (wo.WriteOffError, SealedError) as exc:
+        except (wo.WriteOffError, SealedError, StaleStateError) as exc:
             return self._refuse(app, "amend", exc, status=400)
         flash(_("Application saved."), "success")
         return redirect(url_for(".application_view", app_id=app.id), code=303)
@@ -401,7 +402,7 @@ class WriteOffFlow:
                 )
             wo.give_finance_opinion(app, current_user, request.form.get("opinion", ""))
             db.session.commit()
-        except (wo.WriteOffError, SealedError) as exc:
+        except (wo.WriteOffError, SealedError, StaleStateError) as exc:
             return self._refuse(app, "opinion", exc, status=400)
         flash(_("Finance's opinion recorded."), "success")
         return redirect(url_for(".application_view", app_id=app.id), code=303)
@@ -415,7 +416,7 @@ class WriteOffFlow:
         try:
             wo.submit(db.session, app, current_user, _today())
             db.session.commit()
-        except (wo.WriteOffError, SealedError) as exc:
+        except (wo.WriteOffError, SealedError, StaleStateError) as exc:
             return self._refuse(app, "submit", exc)
         flash(_("Application %(no)s submitted for approval.", no=app.app_no), "success")
         return redirect(url_for(".application_view", app_id=app.id), code=303)
@@ -458,7 +459,7 @@ class WriteOffFlow:
                 db.session, app, current_user, _today(), request.form.get("accounting_ref")
             )
             db.session.commit()
-        except (wo.WriteOffError, SealedError) as exc:
+        except (wo.WriteOffError, SealedError, StaleStateError) as exc:
             return self._refuse(app, "file", exc)
         if done:
             flash(_("Filed: the receivables are written off and the record is sealed."), "success")
@@ -490,7 +491,7 @@ class WriteOffFlow:
                 db.session, entry, amount, received_on, (request.form.get("note") or None)
             )
             db.session.commit()
-        except (wo.WriteOffError, SealedError) as exc:
+        except (wo.WriteOffError, SealedError, StaleStateError) as exc:
             return self._refuse(app, "recovery", exc, status=400)
         flash(_("Recovery booked."), "success")
         return redirect(url_for(".application_view", app_id=app.id) + "#recourse", code=303)
@@ -525,7 +526,7 @@ class WriteOffFlow:
             if completed:
                 finding.completed_at = utcnow()
             db.session.commit()
-        except (wo.WriteOffError, SealedError) as exc:
+        except (wo.WriteOffError, SealedError, StaleStateError) as exc:
             return self._refuse(app, "accountability", exc, status=400)
         flash(_("Accountability finding saved."), "success")
         return redirect(url_for(".application_view", app_id=app.id) + "#accountability", code=303)
