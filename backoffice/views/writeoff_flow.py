@@ -35,7 +35,7 @@ from sqlalchemy import or_, select
 
 from backoffice.extensions import db
 from backoffice.models.audit import AuditAction
-from backoffice.models.base import SHANGHAI, to_money, utcnow
+from backoffice.models.base import SHANGHAI, to_money
 from backoffice.models.case import CollectionCase
 from backoffice.models.customer import Customer
 from backoffice.models.evidence import DocumentType, EvidenceDocument
@@ -52,10 +52,10 @@ from backoffice.models.writeoff import (
     WriteOffStatus,
 )
 from backoffice.permissions import Action, can, scope_filter
-from backoffice.services import audit
+from backoffice.services import accountability, audit
 from backoffice.services import writeoff as wo
 from backoffice.services.audit import SealedError
-from backoffice.services.transitions import StaleStateError
+from backoffice.services.transitions import StaleStateError, claim
 from backoffice.views.base import attachment, deny
 
 RESOURCE = "writeoff_application"
@@ -117,6 +117,8 @@ class WriteOffFlow:
 
     def _refuse(self, app: WriteOffApplication | None, op: str, exc: Exception, status=409):
         """A refused operation: roll back, audit it, show the message on the page."""
+        if isinstance(exc, StaleStateError):
+            status = 409  # a concurrent decision won: a conflict, whatever the operation
         db.session.rollback()
         audit.record_now(
             AuditAction.REFUSED,
@@ -345,6 +347,8 @@ class WriteOffFlow:
         self._require(Action.EDIT)
         app = self._app(app_id)
         try:
+            # Compare-and-set: an amendment racing the submission loses (409), not lands.
+            claim(db.session, app, "status", "round")
             if app.status not in wo.EDITABLE:
                 raise wo.WriteOffError(_("Only a draft or a returned application can be amended."))
             if current_user.id != app.applicant_id:
@@ -507,24 +511,16 @@ class WriteOffFlow:
         )
         if finding is None:
             abort(404)
+        form = request.form
         try:
-            if finding.completed_at is not None:
-                raise wo.WriteOffError(_("This finding is completed."))
-            form = request.form
-            try:
-                kind = ResponsibilityKind(form.get("kind", ""))
-            except ValueError as exc:
-                raise wo.WriteOffError(_("Choose individual or unit responsibility.")) from exc
-            people = (form.get("people") or "").strip()
-            text = (form.get("finding") or "").strip()
-            completed = form.get("completed") == "1"
-            if completed and (not people or not text):
-                raise wo.WriteOffError(
-                    _("Name the people responsible and write the finding before completing it.")
-                )
-            finding.kind, finding.people, finding.finding = kind, people or None, text or None
-            if completed:
-                finding.completed_at = utcnow()
+            accountability.record_finding(
+                db.session,
+                finding,
+                kind=form.get("kind"),
+                people=form.get("people"),
+                text=form.get("finding"),
+                completed=form.get("completed") == "1",
+            )
             db.session.commit()
         except (wo.WriteOffError, SealedError, StaleStateError) as exc:
             return self._refuse(app, "accountability", exc, status=400)
