@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
@@ -58,6 +58,7 @@ from backoffice.models.receivable import Receivable, ReceivableStatus
 from backoffice.models.user import User
 from backoffice.permissions import Action, can, scope_filter
 from backoffice.services import audit, cases, evidence
+from backoffice.services.amount_input import AmountError, parse_amount
 from backoffice.services.audit import SealedError
 from backoffice.services.formatting import format_money
 from backoffice.services.pdf import PdfError, render_pdf
@@ -542,10 +543,13 @@ class CaseFilePages:
         case, refused = self._open_case_for(case_id, "payment_promise", "add promise")
         if refused is not None:
             return refused
-        amount = _parse_money(request.form.get("amount"))
+        try:
+            amount = parse_amount(request.form.get("amount"))
+        except AmountError as exc:
+            return self._refused(case, "add promise", str(exc), 400)
         due = _parse_date(request.form.get("due_on"))
         promised = _parse_date(request.form.get("promised_on")) or today()
-        if amount is None or amount <= 0:
+        if amount <= 0:
             return self._refused(case, "add promise", _("Enter an amount above zero."), 400)
         if due is None or due < promised:
             return self._refused(
@@ -666,11 +670,3 @@ def _parse_date(value: Any) -> date | None:
         return date.fromisoformat((value or "").strip())
     except ValueError:
         return None
-
-
-def _parse_money(value: Any) -> Decimal | None:
-    try:
-        amount = Decimal((value or "").replace(",", "").strip())
-    except InvalidOperation:
-        return None
-    return amount.quantize(Decimal("0.01")) if amount.is_finite() else None
