@@ -257,12 +257,14 @@ def _parents(session: Session, obj: Any) -> list[Any]:
         target = state.attrs[name].loaded_value
         if target is not None and target is not NO_VALUE:
             found.append(target)
-        fk = next(iter(rel.local_columns)).key
-        hist = state.attrs[fk].history
+        fk = next(iter(rel.local_columns))
+        hist = state.attrs[fk.key].history
         keys = [*hist.added, *hist.unchanged, *hist.deleted]
-        if not hist.has_changes() and not hist.unchanged and state.key is not None:
+        if state.key is not None and not hist.unchanged and not hist.deleted:
+            # Expired after a commit (or set without being read): the committed value.
+            pk = state.mapper.primary_key[0]
             with session.no_autoflush:
-                keys = [getattr(obj, fk)]  # expired after a commit: read it back
+                keys.append(session.execute(select(fk).where(pk == state.identity[0])).scalar())
         for key in keys:
             parent = _load(session, rel.mapper.class_, key)
             if parent is not None:
