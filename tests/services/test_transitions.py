@@ -197,3 +197,37 @@ def test_stale_acceptance_changes_nothing(db, application):
     db.session.expire_all()
     case = db.session.get(CollectionCase, application["case_id"])
     assert case.status is CaseStatus.REFUSED and case.filing_notice_key is None
+
+
+def test_two_collectors_applying_at_once_open_one_case(app, db, application):
+    """Two collectors apply for the same customer at the same moment (two processes): one
+    case is opened; the other is told the customer already has an open case instead of
+    failing on the one-open-case key."""
+    customer_id = application["customer"].id
+    lead_id = application["lead_ids"][0]
+    cases.refuse(
+        db.session, db.session.get(CollectionCase, application["case_id"]), lead_id, "重复"
+    )
+    collector_ids = [
+        helpers.make_user("collector", units=[application["customer"].sales_unit]).id
+        for _ in range(2)
+    ]
+
+    def apply(n: int, together) -> str:
+        together()
+        try:
+            cases.apply(_db.session, customer_id, collector_ids[n], "客户失联", TODAY)
+            _db.session.commit()
+            return "applied"
+        except cases.CaseError as exc:
+            _db.session.rollback()
+            return str(exc)
+
+    results = helpers.race(app, apply)
+    assert sorted(results) == ["applied", "该客户已有未结案的清收案件"]
+    open_cases = (
+        select(func.count())
+        .select_from(CollectionCase)
+        .where(CollectionCase.status == CaseStatus.APPLIED)
+    )
+    assert db.session.scalar(open_cases) == 1
