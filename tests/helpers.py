@@ -210,3 +210,43 @@ def _flask_client():
     from flask.testing import FlaskClient
 
     return FlaskClient
+
+
+def race(app, work, processes: int = 2) -> list:
+    """Run ``work(n, together)`` in ``processes`` forked processes at once, each with its own
+    database connections, and return what each returned (in order of ``n``).
+
+    ``together()`` is a barrier: every process waits there until all have reached it, so a
+    test can have both read a record before either decides on it. Fails unless every process
+    finished cleanly.
+    """
+    import multiprocessing
+    import os
+
+    ctx = multiprocessing.get_context("fork")
+    start, barrier, results = ctx.Event(), ctx.Barrier(processes, timeout=60), ctx.Queue()
+
+    def child(n: int) -> None:
+        code = 1
+        try:
+            with app.app_context():
+                db.engine.dispose(close=False)  # never touch the parent's connections
+                start.wait(30)
+                results.put((n, work(n, barrier.wait)))
+                code = 0
+        finally:
+            results.close()
+            results.join_thread()  # flush the result before the process vanishes
+            os._exit(code)
+
+    db.session.commit()  # the children see the test's data; the session lets go of its connection
+    db.engine.dispose()  # the children open their own connections
+    procs = [ctx.Process(target=child, args=(n,)) for n in range(processes)]
+    for proc in procs:
+        proc.start()
+    start.set()
+    for proc in procs:
+        proc.join(120)
+    assert [p.exitcode for p in procs] == [0] * processes
+    out = dict(results.get(timeout=10) for _ in procs)
+    return [out[n] for n in range(processes)]

@@ -34,6 +34,8 @@ class DocumentType(LabeledEnum):
 
 class EvidenceDocument(ScopedMixin, Base):
     __tablename__ = "evidence_document"
+    # Art.22: sealed with its case and with its write-off (which may have no case).
+    __sealed_with__ = ("case", "writeoff")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("collection_case.id"), index=True)
@@ -61,7 +63,7 @@ class EvidenceDocument(ScopedMixin, Base):
 
     @property
     def sealed_by(self):
-        return self.case
+        return self.writeoff if self.writeoff_id is not None else self.case
 
     def __str__(self) -> str:
         return self.original_name

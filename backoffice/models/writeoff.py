@@ -68,6 +68,9 @@ class WriteOffApplication(ScopedMixin, TimestampMixin, Base):
     """呆账核销申请 (Annex 3)."""
 
     __tablename__ = "writeoff_application"
+    # Art.22: the archive transfer of its case seals the application (and its items,
+    # decisions and documents) too, whether or not its own filing sealed it already.
+    __sealed_with__ = ("case",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     app_no: Mapped[str] = mapped_column(String(32), unique=True)
@@ -164,6 +167,10 @@ class RecourseEntry(ScopedMixin, Base):
     """备查簿: a written-off debt keeps its right of recourse (Art.18)."""
 
     __tablename__ = "recourse_entry"
+    # Art.18: written off, the debt keeps its right of recourse: the entry is sealed with the
+    # write-off except for the running total of recoveries.
+    __sealed_with__ = ("application",)
+    __seal_mutable__ = frozenset({"recovered"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("writeoff_application.id"), unique=True)
@@ -180,6 +187,8 @@ class RecourseEntry(ScopedMixin, Base):
 class Recovery(Base):
     __tablename__ = "recovery"
     __scope_parent__ = "entry"
+    # Recoveries keep being booked on a sealed write-off; a booked one never changes.
+    __seal_appendable__ = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("recourse_entry.id"), index=True)

@@ -30,6 +30,7 @@ from flask import has_request_context, request
 from flask_babel import gettext
 from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.base import NO_VALUE
 
 from backoffice.models.audit import AuditAction, AuditLog
 from backoffice.models.base import utcnow
@@ -256,46 +257,77 @@ def _load(session: Session, cls: type, pk: Any) -> Any:
         return session.get(cls, pk)
 
 
-def sealer_of(session: Session, obj: Any) -> Any:
-    """The record whose seal covers ``obj`` (its case, write-off or archive), or None.
+def _parents(session: Session, obj: Any) -> list[Any]:
+    """The records ``obj`` belongs to, through the relationships its model names in
+    ``__sealed_with__`` (default: its ``__scope_parent__``).
 
-    Walks foreign keys rather than relationships, because a new row (a collection action
-    added to a sealed case) has only its ``case_id`` set while it is pending.
+    Follows foreign keys rather than relationships, because a new row (a collection action
+    added to a sealed case) has only its ``case_id`` set while it is pending; and follows the
+    key's old value too, so a row cannot be moved out of a sealed record.
     """
-    from backoffice.models.evidence import EvidenceDocument
-    from backoffice.models.writeoff import WriteOffApplication
+    cls = type(obj)
+    names = getattr(cls, "__sealed_with__", None)
+    if names is None:
+        parent = getattr(cls, "__scope_parent__", None)
+        names = (parent,) if parent else ()
+    if not names:
+        return []
+    state = inspect(obj)
+    found: list[Any] = []
+    for name in names:
+        rel = state.mapper.relationships[name]
+        target = state.attrs[name].loaded_value
+        if target is not None and target is not NO_VALUE:
+            found.append(target)
+        fk = next(iter(rel.local_columns))
+        hist = state.attrs[fk.key].history
+        keys = [*hist.added, *hist.unchanged, *hist.deleted]
+        if state.key is not None and not hist.unchanged and not hist.deleted:
+            # Expired after a commit (or set without being read): the committed value.
+            pk = state.mapper.primary_key[0]
+            with session.no_autoflush:
+                keys.append(session.execute(select(fk).where(pk == state.identity[0])).scalar())
+        for key in keys:
+            parent = _load(session, rel.mapper.class_, key)
+            if parent is not None:
+                found.append(parent)
+    return found
 
-    if hasattr(type(obj), "sealed_at"):
-        return obj
-    if isinstance(obj, EvidenceDocument):
-        # Art.22: a case's documents, and those of a write-off of a case, are sealed with it.
-        from backoffice.models.case import CollectionCase
 
-        if obj.case_id is not None:
-            return _load(session, CollectionCase, obj.case_id)
-        app = _load(session, WriteOffApplication, obj.writeoff_id)
-        return _load(session, CollectionCase, app.case_id) if app is not None else None
-    parent = getattr(type(obj), "__scope_parent__", None)
-    if not parent:
-        return None
-    rel = inspect(type(obj)).relationships[parent]
-    target = getattr(obj, parent, None)
-    if target is None:
-        fk = next(iter(rel.local_columns)).key
-        target = _load(session, rel.mapper.class_, getattr(obj, fk, None))
-    return sealer_of(session, target) if target is not None else None
+def sealers_of(session: Session, obj: Any) -> list[Any]:
+    """Every record whose seal covers ``obj``: itself if it carries a seal (``sealed_at``),
+    then, transitively, the sealers of each record it belongs to (Art.22).
+
+    A write-off's items, decisions and evidence are sealed with it, and with its case; a
+    case's records and documents with the case; an instalment with its plan's case.
+    """
+    out: list[Any] = []
+    seen: set[int] = set()
+    todo = [obj]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if hasattr(type(current), "sealed_at"):
+            out.append(current)
+        todo.extend(_parents(session, current))
+    return out
 
 
-def _sealed_before_this_flush(session: Session, obj: Any) -> bool:
-    """Whether the record sealing ``obj`` was sealed before this flush began.
+def sealer_of(session: Session, obj: Any) -> Any:
+    """The first record whose seal covers ``obj`` (see ``sealers_of``), or None."""
+    found = sealers_of(session, obj)
+    return found[0] if found else None
+
+
+def _sealed_before_this_flush(session: Session, sealer: Any) -> bool:
+    """Whether ``sealer`` (a record carrying ``sealed_at``) was sealed before this flush.
 
     The flush that sets ``sealed_at`` (the sealing itself) is allowed. The committed value is
     read from the database whenever the session has not loaded it (expired after a commit),
     so neither an expired attribute nor an attempt to set ``sealed_at`` back can unseal.
     """
-    sealer = sealer_of(session, obj)
-    if sealer is None:
-        return False
     state = inspect(sealer)
     if state.key is None:  # new in this flush: nothing committed to be sealed
         return False
@@ -313,6 +345,19 @@ def _sealed_before_this_flush(session: Session, obj: Any) -> bool:
     return committed is not None
 
 
+def _allowed_after_seal(session: Session, obj: Any) -> bool:
+    """The few changes the seal leaves open, declared on the model: the recourse ledger keeps
+    booking recoveries after the write-off (Art.18): ``__seal_appendable__`` lets new rows in,
+    ``__seal_mutable__`` names the columns that may still change."""
+    cls = type(obj)
+    if obj in session.new:
+        return getattr(cls, "__seal_appendable__", False)
+    if obj in session.deleted:
+        return False
+    before, _after = _changes(obj)
+    return bool(before) and set(before) <= getattr(cls, "__seal_mutable__", frozenset())
+
+
 @event.listens_for(Session, "before_flush")
 def _guard(session: Session, flush_context, instances) -> None:
     for obj in list(session.dirty) + list(session.deleted) + list(session.new):
@@ -320,7 +365,8 @@ def _guard(session: Session, flush_context, instances) -> None:
             raise PermissionError("audit entries are append-only")
         if obj in session.dirty and not session.is_modified(obj, include_collections=False):
             continue
-        if _sealed_before_this_flush(session, obj):
+        sealed = any(_sealed_before_this_flush(session, s) for s in sealers_of(session, obj))
+        if sealed and not _allowed_after_seal(session, obj):
             raise SealedError(
                 gettext(
                     "%(record)s #%(id)s is sealed in the archive",

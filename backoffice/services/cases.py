@@ -39,6 +39,7 @@ from backoffice.services import notify
 from backoffice.services.aging import months_cutoff
 from backoffice.services.calendar import WorkCalendar
 from backoffice.services.numbering import next_number
+from backoffice.services.transitions import claim
 
 DOCUMENT_WORKDAYS = 5  # Art.17: evidence, reasons and measures due in 5 working days
 #: Art.17: the checklist the team sends when it takes a case.
@@ -87,7 +88,8 @@ def suggest_strategy(status: FinancialStatus | None) -> Strategy | None:
 
 
 def move(case: CollectionCase, to: CaseStatus) -> None:
-    """Change status if the lifecycle allows it, else raise ``CaseError``."""
+    """Change status if the lifecycle allows it, else raise ``CaseError``. Callers ``claim``
+    the case first (``_claim``), so the status checked is the committed one."""
     if to not in TRANSITIONS[case.status]:
         raise CaseError(
             gettext(
@@ -149,8 +151,15 @@ def _new_case(
     return case
 
 
+def _claim(session: Session, case: CollectionCase) -> None:
+    """Compare-and-set on the case's status: a concurrent change of stage makes this request
+    lose (``StaleStateError``, a 409) before it writes anything."""
+    claim(session, case, "status")
+
+
 def request_documents(session: Session, case: CollectionCase, on: date) -> None:
     """Art.17: issue the checklist; evidence, reasons and measures due in 5 working days."""
+    _claim(session, case)
     move(case, CaseStatus.DOCUMENTS_REQUESTED)
     case.documents_due = WorkCalendar(session).add_workdays(on, DOCUMENT_WORKDAYS)
     have = {
@@ -301,9 +310,14 @@ def apply(
     """Art.16 (4): a collector applies in writing for a debt under 6 months overdue."""
     if not (reason or "").strip():
         raise CaseError(gettext("an application must say why the team's help is needed"))
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise CaseError(gettext("this customer has nothing overdue"))
+    # Two collectors applying for one customer at once: the customer's row is locked, so the
+    # second sees the first one's case instead of failing on the one-open-case key.
+    claim(session, customer)
     if open_case_of(session, customer_id) is not None:
         raise CaseError(gettext("this customer already has an open case"))
-    customer = session.get(Customer, customer_id)
     receivables = _overdue_receivables(session, customer_id, on)
     if not receivables:
         raise CaseError(gettext("this customer has nothing overdue"))
@@ -326,7 +340,10 @@ def apply(
 
 
 def accept(session: Session, case: CollectionCase, user_id: int, on: date) -> None:
-    """The team accepts an application: only now does the case exist (Art.16 (4))."""
+    """The team accepts an application: only now does the case exist (Art.16 (4)).
+    Compare-and-set: of two leads accepting at once, one files; the other gets
+    ``StaleStateError`` (no second transition, notice or decider)."""
+    _claim(session, case)
     move(case, CaseStatus.FILED)
     case.decided_by_id, case.decided_at = user_id, utcnow()
     notify.close_tasks(
@@ -340,6 +357,7 @@ def accept(session: Session, case: CollectionCase, user_id: int, on: date) -> No
 
 def refuse(session: Session, case: CollectionCase, user_id: int, reason: str) -> None:
     """The team refuses: the unit and its collector keep the debt (Art.16 (4))."""
+    _claim(session, case)
     if not (reason or "").strip():
         raise CaseError(gettext("say why the application is refused"))
     move(case, CaseStatus.REFUSED)
@@ -360,6 +378,7 @@ def refuse(session: Session, case: CollectionCase, user_id: int, reason: str) ->
 
 
 def start_work(session: Session, case: CollectionCase) -> None:
+    _claim(session, case)
     move(case, CaseStatus.IN_PROGRESS)
     notify.close_tasks(
         session, kind=TaskKind.SUBMIT_DOCUMENTS, subject_type="collection_case", subject_id=case.id
@@ -384,6 +403,7 @@ def close(
 ) -> None:
     """Art.21: a case closes only with an outcome: collected in full (nothing left open), or
     the collection status and the reasons it is hard to collect."""
+    _claim(session, case)
     if not outcome:
         raise CaseError(gettext("a case cannot be closed without an outcome (Art.21)"))
     outcome = CaseOutcome(outcome)

@@ -32,6 +32,7 @@ from backoffice.models.user import RoleName
 from backoffice.services import notify
 from backoffice.services.calendar import WorkCalendar
 from backoffice.services.monthly import ROUTING_WORKDAYS, parse_period
+from backoffice.services.transitions import claim
 
 ANSWERABLE = (FormStatus.ISSUED, FormStatus.RETURNED)
 
@@ -88,8 +89,10 @@ def parse_answer(data: dict[str, Any]) -> Answer:
 
 
 def answer_line(session: Session, line: ConfirmationLine, answer: Answer) -> None:
-    """Art.13–14: record the unit's answer for one overdue line."""
+    """Art.13–14: record the unit's answer for one overdue line (compare-and-set on the
+    form's status: an answer racing finance's routing or return loses with a 409)."""
     form = line.form
+    claim(session, form, "status")
     if form.status not in ANSWERABLE:
         raise ConfirmationError(
             gettext("this form is submitted; finance must return it before changes")
@@ -156,6 +159,7 @@ def changed_fields(line: ConfirmationLine, before: ConfirmationLine | None) -> s
 
 def submit(session: Session, form: ConfirmationForm, user_id: int, today: date) -> None:
     """The unit submits: every line answered; finance must route within 3 working days."""
+    claim(session, form, "status")
     if form.status not in ANSWERABLE:
         raise ConfirmationError(gettext("this form has been submitted already"))
     missing = [line for line in form.lines if line.reason_class is None]
@@ -196,6 +200,7 @@ def submit(session: Session, form: ConfirmationForm, user_id: int, today: date) 
 
 def return_form(session: Session, form: ConfirmationForm, reason: str) -> None:
     """Finance returns a submitted form for correction; it unlocks for the unit."""
+    claim(session, form, "status")
     if form.status is not FormStatus.SUBMITTED:
         raise ConfirmationError(gettext("only a submitted form can be returned"))
     if not (reason or "").strip():
@@ -247,7 +252,9 @@ def route_form(
     overrides: dict[int, Route] | None = None,
 ) -> int:
     """Art.15: finance confirms (or changes) each line's route; assignees get a follow-up task
-    with the follow-up clerk and the sales VP copied. Returns the number of tasks opened."""
+    with the follow-up clerk and the sales VP copied. Returns the number of tasks opened.
+    Compare-and-set on the form's status: two routings at once open the tasks once."""
+    claim(session, form, "status")
     if form.status is not FormStatus.SUBMITTED:
         raise ConfirmationError(gettext("only a submitted form can be routed"))
     overrides = overrides or {}

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from flask_babel import gettext
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from backoffice.models.base import to_money, utcnow
 from backoffice.models.evidence import DocumentType, EvidenceDocument
@@ -37,6 +37,7 @@ from backoffice.models.writeoff import (
 )
 from backoffice.services import notify
 from backoffice.services.numbering import next_number
+from backoffice.services.transitions import claim
 
 #: Art.18: the chain, in order; no step may be skipped.
 CHAIN = (
@@ -149,6 +150,9 @@ def missing_materials(session: Session, app: WriteOffApplication) -> list[str]:
 
 def give_finance_opinion(app: WriteOffApplication, user: User, opinion: str) -> None:
     """Art.18: with materials missing, finance's opinion is needed before it goes on."""
+    session = object_session(app)
+    if session is not None:
+        claim(session, app, "status")
     if not user.has_role(RoleName.FINANCE):
         raise WriteOffError(gettext("only finance gives finance's opinion"))
     if not (opinion or "").strip():
@@ -158,6 +162,7 @@ def give_finance_opinion(app: WriteOffApplication, user: User, opinion: str) -> 
 
 def submit(session: Session, app: WriteOffApplication, user: User, today: date) -> None:
     """The applicant sends the draft (or the amended returned one) into the chain."""
+    claim(session, app, "status", "round")
     if app.status not in EDITABLE:
         raise WriteOffError(gettext("only a draft or a returned application can be submitted"))
     if user.id != app.applicant_id:
@@ -259,7 +264,9 @@ def decide(
     comment: str,
 ) -> ApprovalDecision:
     """One step approves or rejects, with a comment (Art.18). ``step`` is the step the user
-    believes they are deciding: a mismatch (a skipped or already-decided step) is refused."""
+    believes they are deciding: a mismatch (a skipped or already-decided step) is refused.
+    Compare-and-set: of two decisions at once, the second gets ``StaleStateError``."""
+    claim(session, app, "status", "current_step", "round")
     step, decision = ApprovalStep(step), Decision(decision)
     if app.status is not WriteOffStatus.IN_APPROVAL:
         raise WriteOffError(gettext("this application is not awaiting approval"))
@@ -341,7 +348,10 @@ def file(
     """Art.18: the president's office (credit) and finance file the approved application.
     When both have filed: the receivables are written off with the accounting reference, the
     recourse ledger keeps the right of recourse, an accountability follow-up opens, and the
-    application is sealed. Returns True when this call completed the filing."""
+    application is sealed. Returns True when this call completed the filing.
+    Compare-and-set on the status and both filings: two filings at once cannot both see the
+    other office missing (and leave the application approved but filed by both)."""
+    claim(session, app, "status", "filed_by_finance_id", "filed_by_credit_id")
     if app.status is not WriteOffStatus.APPROVED:
         raise WriteOffError(gettext("only an approved application can be filed"))
     if user.has_role(RoleName.FINANCE) and app.filed_by_finance_id is None:
@@ -405,7 +415,9 @@ def record_recovery(
     note: str | None = None,
     payment_id: int | None = None,
 ) -> Recovery:
-    """Art.18: money recovered on a written-off debt is booked against its recourse entry."""
+    """Art.18: money recovered on a written-off debt is booked against its recourse entry.
+    Compare-and-set on the running total, so two bookings at once cannot lose one."""
+    claim(session, entry, "recovered")
     amount = to_money(amount)
     if amount <= 0:
         raise WriteOffError(gettext("a recovery must be a positive amount"))

@@ -228,6 +228,11 @@ def init_admin(app: Flask) -> Admin:
 
     # Art.22: a change to a sealed record that escaped its view is refused and audited.
     app.register_error_handler(SealedError, sealed_refused)
+    from backoffice.services.transitions import StaleStateError
+    from backoffice.views.conflict import conflict_refused
+
+    # A request that lost a race to a concurrent decision: a 409 page, never a 500.
+    app.register_error_handler(StaleStateError, conflict_refused)
     from backoffice.views.imports import ImportView
 
     # ERP import upload, progress and result pages (§3.1).

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
@@ -31,6 +31,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 
 from backoffice.extensions import db
 from backoffice.models.audit import AuditAction
@@ -57,9 +58,11 @@ from backoffice.models.receivable import Receivable, ReceivableStatus
 from backoffice.models.user import User
 from backoffice.permissions import Action, can, scope_filter
 from backoffice.services import audit, cases, evidence
+from backoffice.services.amounts import read_amount
 from backoffice.services.audit import SealedError
 from backoffice.services.formatting import format_money
 from backoffice.services.pdf import PdfError, render_pdf
+from backoffice.services.transitions import StaleStateError
 from backoffice.views.base import attachment, deny
 from backoffice.views.confirmation import send_stored
 
@@ -165,7 +168,7 @@ class CaseFilePages:
             else:
                 message = str(exc)  # already translated by the service (gettext)
             return self._refused(case, op, message)
-        except SealedError as exc:
+        except (SealedError, StaleStateError) as exc:
             return self._refused(case, op, str(exc))
         return None
 
@@ -372,6 +375,10 @@ class CaseFilePages:
             db.session.commit()
         except cases.CaseError as exc:
             return self._refused(None, f"apply customer={customer.id}", str(exc))
+        except IntegrityError:
+            # The one-open-case key caught a case opened meanwhile (an escalation run).
+            message = _("this customer already has an open case")
+            return self._refused(None, f"apply customer={customer.id}", message)
         flash(_("Application %(no)s submitted to the team lead.", no=case.case_no), "success")
         return self._back(case)
 
@@ -536,10 +543,15 @@ class CaseFilePages:
         case, refused = self._open_case_for(case_id, "payment_promise", "add promise")
         if refused is not None:
             return refused
-        amount = _parse_money(request.form.get("amount"))
+        try:  # the import's amount grammar and maximum (issue 10 items 13-14)
+            amount = read_amount(request.form.get("amount"))
+        except ValueError as exc:
+            return self._refused(case, "add promise", str(exc), 400)
+        if amount is None:
+            return self._refused(case, "add promise", _("Enter an amount above zero."), 400)
         due = _parse_date(request.form.get("due_on"))
         promised = _parse_date(request.form.get("promised_on")) or today()
-        if amount is None or amount <= 0:
+        if amount <= 0:
             return self._refused(case, "add promise", _("Enter an amount above zero."), 400)
         if due is None or due < promised:
             return self._refused(
@@ -660,11 +672,3 @@ def _parse_date(value: Any) -> date | None:
         return date.fromisoformat((value or "").strip())
     except ValueError:
         return None
-
-
-def _parse_money(value: Any) -> Decimal | None:
-    try:
-        amount = Decimal((value or "").replace(",", "").strip())
-    except InvalidOperation:
-        return None
-    return amount.quantize(Decimal("0.01")) if amount.is_finite() else None

@@ -23,7 +23,7 @@ the CSRF token (Flask-WTF's global ``CSRFProtect``).
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
@@ -35,7 +35,7 @@ from sqlalchemy import or_, select
 
 from backoffice.extensions import db
 from backoffice.models.audit import AuditAction
-from backoffice.models.base import SHANGHAI, to_money, utcnow
+from backoffice.models.base import SHANGHAI
 from backoffice.models.case import CollectionCase
 from backoffice.models.customer import Customer
 from backoffice.models.evidence import DocumentType, EvidenceDocument
@@ -52,9 +52,11 @@ from backoffice.models.writeoff import (
     WriteOffStatus,
 )
 from backoffice.permissions import Action, can, scope_filter
-from backoffice.services import audit
+from backoffice.services import accountability, audit
 from backoffice.services import writeoff as wo
+from backoffice.services.amounts import read_amount
 from backoffice.services.audit import SealedError
+from backoffice.services.transitions import StaleStateError, claim
 from backoffice.views.base import attachment, deny
 
 RESOURCE = "writeoff_application"
@@ -116,6 +118,8 @@ class WriteOffFlow:
 
     def _refuse(self, app: WriteOffApplication | None, op: str, exc: Exception, status=409):
         """A refused operation: roll back, audit it, show the message on the page."""
+        if isinstance(exc, StaleStateError):
+            status = 409  # a concurrent decision won: a conflict, whatever the operation
         db.session.rollback()
         audit.record_now(
             AuditAction.REFUSED,
@@ -281,11 +285,13 @@ class WriteOffFlow:
         try:
             items = []
             for rid in chosen:
-                raw = (form.get(f"amount.{rid}") or "").strip().replace(",", "")
-                try:
-                    items.append((rid, to_money(Decimal(raw))))
-                except (InvalidOperation, ValueError) as exc:
-                    raise wo.WriteOffError(_("Enter a valid amount for each receivable.")) from exc
+                try:  # the import's amount grammar: "1,2,3" or "1E30" is refused, not read
+                    amount = read_amount(form.get(f"amount.{rid}"))
+                except ValueError as exc:
+                    raise wo.WriteOffError(str(exc)) from exc
+                if amount is None:
+                    raise wo.WriteOffError(_("Enter a valid amount for each receivable."))
+                items.append((rid, amount))
             try:
                 ground = WriteOffGround(values["ground"])
             except ValueError as exc:
@@ -320,7 +326,7 @@ class WriteOffFlow:
                 on=_today(),
             )
             db.session.commit()
-        except (wo.WriteOffError, SealedError) as exc:
+        except (wo.WriteOffError, SealedError, StaleStateError) as exc:
             db.session.rollback()
             audit.record_now(AuditAction.REFUSED, entity=RESOURCE, detail=f"create: {exc}")
             flash(str(exc), "error")
@@ -344,6 +350,8 @@ class WriteOffFlow:
         self._require(Action.EDIT)
         app = self._app(app_id)
         try:
+            # Compare-and-set: an amendment racing the submission loses (409), not lands.
+            claim(db.session, app, "status", "round")
             if app.status not in wo.EDITABLE:
                 raise wo.WriteOffError(_("Only a draft or a returned application can be amended."))
             if current_user.id != app.applicant_id:
@@ -361,9 +369,11 @@ class WriteOffFlow:
                 if raw is None:
                     continue
                 try:
-                    amount = to_money(Decimal(raw.strip().replace(",", "")))
-                except (InvalidOperation, ValueError) as exc:
-                    raise wo.WriteOffError(_("Enter a valid amount for each receivable.")) from exc
+                    amount = read_amount(raw)
+                except ValueError as exc:
+                    raise wo.WriteOffError(str(exc)) from exc
+                if amount is None:
+                    raise wo.WriteOffError(_("Enter a valid amount for each receivable."))
                 if amount <= 0 or amount > item.receivable.outstanding:
                     raise wo.WriteOffError(
                         _(
@@ -383,7 +393,7 @@ class WriteOffFlow:
             app.materials_missing_reason = (form.get("materials_missing_reason") or "").strip()
             app.materials_due_on = due
             db.session.commit()
-        except (wo.WriteOffError, SealedError) as exc:
+        except (wo.WriteOffError, SealedError, StaleStateError) as exc:
             return self._refuse(app, "amend", exc, status=400)
         flash(_("Application saved."), "success")
         return redirect(url_for(".application_view", app_id=app.id), code=303)
@@ -401,7 +411,7 @@ class WriteOffFlow:
                 )
             wo.give_finance_opinion(app, current_user, request.form.get("opinion", ""))
             db.session.commit()
-        except (wo.WriteOffError, SealedError) as exc:
+        except (wo.WriteOffError, SealedError, StaleStateError) as exc:
             return self._refuse(app, "opinion", exc, status=400)
         flash(_("Finance's opinion recorded."), "success")
         return redirect(url_for(".application_view", app_id=app.id), code=303)
@@ -415,7 +425,7 @@ class WriteOffFlow:
         try:
             wo.submit(db.session, app, current_user, _today())
             db.session.commit()
-        except (wo.WriteOffError, SealedError) as exc:
+        except (wo.WriteOffError, SealedError, StaleStateError) as exc:
             return self._refuse(app, "submit", exc)
         flash(_("Application %(no)s submitted for approval.", no=app.app_no), "success")
         return redirect(url_for(".application_view", app_id=app.id), code=303)
@@ -458,7 +468,7 @@ class WriteOffFlow:
                 db.session, app, current_user, _today(), request.form.get("accounting_ref")
             )
             db.session.commit()
-        except (wo.WriteOffError, SealedError) as exc:
+        except (wo.WriteOffError, SealedError, StaleStateError) as exc:
             return self._refuse(app, "file", exc)
         if done:
             flash(_("Filed: the receivables are written off and the record is sealed."), "success")
@@ -479,9 +489,11 @@ class WriteOffFlow:
             abort(404)
         try:
             try:
-                amount = to_money(Decimal((request.form.get("amount") or "").strip()))
-            except (InvalidOperation, ValueError) as exc:
-                raise wo.WriteOffError(_("Enter a valid amount.")) from exc
+                amount = read_amount(request.form.get("amount"))
+            except ValueError as exc:
+                raise wo.WriteOffError(str(exc)) from exc
+            if amount is None:
+                raise wo.WriteOffError(_("Enter a valid amount."))
             try:
                 received_on = date.fromisoformat(request.form.get("received_on") or "")
             except ValueError as exc:
@@ -490,7 +502,7 @@ class WriteOffFlow:
                 db.session, entry, amount, received_on, (request.form.get("note") or None)
             )
             db.session.commit()
-        except (wo.WriteOffError, SealedError) as exc:
+        except (wo.WriteOffError, SealedError, StaleStateError) as exc:
             return self._refuse(app, "recovery", exc, status=400)
         flash(_("Recovery booked."), "success")
         return redirect(url_for(".application_view", app_id=app.id) + "#recourse", code=303)
@@ -506,26 +518,18 @@ class WriteOffFlow:
         )
         if finding is None:
             abort(404)
+        form = request.form
         try:
-            if finding.completed_at is not None:
-                raise wo.WriteOffError(_("This finding is completed."))
-            form = request.form
-            try:
-                kind = ResponsibilityKind(form.get("kind", ""))
-            except ValueError as exc:
-                raise wo.WriteOffError(_("Choose individual or unit responsibility.")) from exc
-            people = (form.get("people") or "").strip()
-            text = (form.get("finding") or "").strip()
-            completed = form.get("completed") == "1"
-            if completed and (not people or not text):
-                raise wo.WriteOffError(
-                    _("Name the people responsible and write the finding before completing it.")
-                )
-            finding.kind, finding.people, finding.finding = kind, people or None, text or None
-            if completed:
-                finding.completed_at = utcnow()
+            accountability.record_finding(
+                db.session,
+                finding,
+                kind=form.get("kind"),
+                people=form.get("people"),
+                text=form.get("finding"),
+                completed=form.get("completed") == "1",
+            )
             db.session.commit()
-        except (wo.WriteOffError, SealedError) as exc:
+        except (wo.WriteOffError, SealedError, StaleStateError) as exc:
             return self._refuse(app, "accountability", exc, status=400)
         flash(_("Accountability finding saved."), "success")
         return redirect(url_for(".application_view", app_id=app.id) + "#accountability", code=303)

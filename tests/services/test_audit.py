@@ -132,28 +132,8 @@ NUMBERS = 60
 
 
 def _race(app, db, work) -> None:
-    """Run ``work(n)`` in two forked processes at once (each with its own connections) and
-    check that both finished cleanly."""
-    import multiprocessing
-    import os
-
-    def child(start, n: int) -> None:
-        with app.app_context():
-            _db.engine.dispose(close=False)  # never touch the parent's connections
-            start.wait(30)
-            work(n)
-        os._exit(0)
-
-    ctx = multiprocessing.get_context("fork")
-    db.engine.dispose()  # the children open their own connections
-    start = ctx.Event()
-    procs = [ctx.Process(target=child, args=(start, n)) for n in range(2)]
-    for proc in procs:
-        proc.start()
-    start.set()
-    for proc in procs:
-        proc.join(120)
-    assert [p.exitcode for p in procs] == [0, 0]
+    """Run ``work(n)`` in two forked processes at once (``helpers.race``)."""
+    helpers.race(app, lambda n, _together: work(n))
 
 
 def test_concurrent_appends_from_separate_processes_keep_one_chain(app, db):
