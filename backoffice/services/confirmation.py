@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext
@@ -30,6 +30,7 @@ from backoffice.models.notification import TaskKind
 from backoffice.models.org import SalesUnit
 from backoffice.models.user import RoleName
 from backoffice.services import notify
+from backoffice.services.amounts import read_amount
 from backoffice.services.calendar import WorkCalendar
 from backoffice.services.monthly import ROUTING_WORKDAYS, parse_period
 from backoffice.services.transitions import claim
@@ -66,13 +67,17 @@ def parse_answer(data: dict[str, Any]) -> Answer:
         sub_reason_id = int(data.get("sub_reason_id") or "")
     except ValueError as exc:
         raise ConfirmationError(gettext("choose a specific reason")) from exc
-    raw = str(data.get("estimated_recoverable") or "").replace(",", "").strip()
-    try:
-        estimated = Decimal(raw)
-    except InvalidOperation as exc:
+    raw = str(data.get("estimated_recoverable") or "").strip()
+    try:  # the import's amount grammar: "1,2,3" or "1E30" is refused, not read as a number
+        estimated = read_amount(raw, allow_zero=True)
+    except ValueError as exc:
+        raise ConfirmationError(
+            gettext("estimated recoverable amount: %(reason)s", reason=str(exc))
+        ) from exc
+    if estimated is None:
         raise ConfirmationError(
             gettext("estimated recoverable amount is not a number: %(raw)s", raw=repr(raw))
-        ) from exc
+        )
     try:
         expected = date.fromisoformat(str(data.get("expected_date") or ""))
     except ValueError as exc:

@@ -68,15 +68,25 @@ def test_answer_validation(form, db):
         answer(db, line, "单价差异", ReasonClass.EXTERNAL, amount="999999999")
     with pytest.raises(conf.ConfirmationError, match="before the form"):
         answer(db, line, "单价差异", ReasonClass.EXTERNAL, when=date(2026, 1, 1))
-    with pytest.raises(conf.ConfirmationError):
-        conf.parse_answer(
-            {
-                "reason_class": "external",
-                "sub_reason_id": "1",
-                "estimated_recoverable": "abc",
-                "expected_date": "2026-11-30",
-            }
-        )
+    for raw in ("abc", "1,2,3", "1E30", "NaN"):  # the import's amount grammar
+        with pytest.raises(conf.ConfirmationError):
+            conf.parse_answer(
+                {
+                    "reason_class": "external",
+                    "sub_reason_id": "1",
+                    "estimated_recoverable": raw,
+                    "expected_date": "2026-11-30",
+                }
+            )
+    parsed = conf.parse_answer(
+        {
+            "reason_class": "external",
+            "sub_reason_id": "1",
+            "estimated_recoverable": "¥1,234.50",
+            "expected_date": "2026-11-30",
+        }
+    )
+    assert parsed.estimated_recoverable == Decimal("1234.50")
 
 
 def test_submit_return_resubmit_and_route(form, ledger, db):
