@@ -38,7 +38,25 @@ class CollectionCaseView(CaseFilePages, SecuredModelView):
     form_ajax_refs = {"lead": {"fields": ("username", "display_name"), "page_size": 20}}
 
 
-class CaseChildView(SecuredModelView):
+class CasePartRule:
+    """Art.21: a part of a case changes only while the case is open (``case_parts``)."""
+
+    def on_model_change(self, form, model, is_created):
+        from backoffice.extensions import db
+        from backoffice.services.case_parts import require_open
+
+        require_open(db.session, model)
+        super().on_model_change(form, model, is_created)
+
+    def on_model_delete(self, model):
+        from backoffice.extensions import db
+        from backoffice.services.case_parts import require_open
+
+        require_open(db.session, model)
+        super().on_model_delete(model)
+
+
+class CaseChildView(CasePartRule, SecuredModelView):
     form_ajax_refs = CASE_REF
 
 
@@ -62,7 +80,7 @@ class RepaymentPlanView(CaseChildView):
     form_excluded_columns = ("instalments",)
 
 
-class InstalmentView(SecuredModelView):
+class InstalmentView(CasePartRule, SecuredModelView):
     column_list = ("plan", "seq", "due_on", "amount", "paid_amount")
 
 

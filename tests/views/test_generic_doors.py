@@ -5,6 +5,7 @@ user enumeration through ajax look-ups, and the open redirect of bulk actions.""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -316,3 +317,41 @@ def test_local_return_urls_are_kept_and_edit_forms_checked_too(app, db, client, 
     assert "evil" not in response.headers["Location"]
     db.session.expire_all()
     assert db.session.get(type(company), company.id).name == "改名公司"
+
+
+def test_parts_of_a_closed_case_do_not_change_through_generic_forms(app, db, cases):
+    """A collection action added to, or deleted from, a closed case through the generic forms
+    is refused (Art.21); on an open case both work."""
+    from backoffice.models.case import ActionKind, CollectionAction
+
+    open_case = cases["case"]
+    closed = helpers.make_case(helpers.make_customer(helpers.make_unit()), status=CaseStatus.CLOSED)
+    old = CollectionAction(case_id=closed.id, kind=ActionKind.PHONE, on=date(2026, 3, 2))
+    db.session.add(old)
+    db.session.commit()
+    client = wv.client_for(app, cases["lead"])
+    token = helpers.csrf_token(client, "/admin/collection_action/new/")
+
+    def add(case_id: int):
+        data = {"case": case_id, "kind": ActionKind.VISIT.value, "on": "2026-03-05"}
+        return client.post(
+            "/admin/collection_action/new/",
+            data={**data, "csrf_token": token},
+            follow_redirects=True,
+        )
+
+    def count(case_id: int) -> int:
+        db.session.expire_all()
+        return db.session.scalar(select(func.count()).where(CollectionAction.case_id == case_id))
+
+    refused_before = len(refused(db))
+    assert "cannot change" in add(closed.id).get_data(as_text=True)
+    admin = wv.client_for(app, helpers.make_user("admin"))
+    deleted = admin.post(
+        "/admin/collection_action/delete/",
+        data={"id": old.id, "csrf_token": helpers.csrf_token(admin, "/admin/collection_action/")},
+    )
+    assert deleted.status_code == 302
+    assert count(closed.id) == 1 and len(refused(db)) == refused_before + 2
+    assert add(open_case.id).status_code == 200
+    assert count(open_case.id) == 1

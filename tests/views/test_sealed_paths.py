@@ -133,7 +133,7 @@ def test_writeoff_edit_form_is_refused(app, db, sealed, role):
     """The sealed write-off's generic edit form is shut (403, audited): nothing changes."""
     client, token = client_as(app, role)
     app_ = sealed["writeoff"]
-    before, refused = state(db, sealed), refusals(db)
+    before = state(db, sealed)
     response = client.post(
         f"/admin/writeoff_application/edit/?id={app_.id}",
         data={
