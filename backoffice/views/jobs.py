@@ -71,7 +71,7 @@ def run_json(run: JobRun) -> dict:
         "error": run.error[-1000:] if run.error else None,
         "attempts": run.attempts,
         "bar_class": BAR_CLASS.get(run.status, ""),
-        "rerunnable": run.status in RERUNNABLE,
+        "rerunnable": run.status in RERUNNABLE and may_rerun(current_user, run.name),
     }
 
 

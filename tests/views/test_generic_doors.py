@@ -121,6 +121,11 @@ def test_finance_cannot_rerun_the_year_end_transfer(app, db, client, login_as, r
     listing = client.get("/admin/job_run/").get_data(as_text=True)
     assert f"/admin/job_run/{archive.id}/rerun" not in listing
     assert f"/admin/job_run/{monthly.id}/rerun" in listing
+    runs = client.get(f"/admin/job_run/progress.json?id={archive.id}&id={monthly.id}").get_json()
+    assert {r["name"]: r["rerunnable"] for r in runs["runs"]} == {
+        "year_end_archive": False,
+        "monthly_run": True,
+    }
     token = csrf_from(listing)
     response = client.post(f"/admin/job_run/{archive.id}/rerun", data={"csrf_token": token})
     assert response.status_code == 403
