@@ -13,8 +13,9 @@ from backoffice.extensions import db
 from backoffice.models.base import utcnow
 from backoffice.models.notification import Notification
 from backoffice.permissions import Action
-from backoffice.views.base import SecuredModelView, safe_target
+from backoffice.views.base import SecuredModelView
 from backoffice.views.confirmation import ConfirmationPages, ReportDownloads, StatementDownloads
+from backoffice.views.doors import safe_target
 
 
 class CalendarYearView(SecuredModelView):
