@@ -27,6 +27,8 @@ from sqlalchemy import inspect as sa_inspect
 from backoffice.governance import generic_can, governed_fields, workflow_of
 from backoffice.labels import label
 from backoffice.models.audit import AuditAction
+from backoffice.models.org import SalesUnit
+from backoffice.models.user import User
 from backoffice.permissions import Action, can, scope_filter, unit_restricted
 from backoffice.services import accounts, audit
 
@@ -69,9 +71,6 @@ def visible_filter(model: type, user: Any) -> Any:
     and, for people, the whole user list only to those who may view users; everyone else
     gets the active users of their own units (a collector) or company (§2)."""
     criterion = scope_filter(model, user)
-    from backoffice.models.org import SalesUnit
-    from backoffice.models.user import User
-
     if model is not User or can(user, "user", Action.VIEW):
         return criterion
     limits = [criterion, User.active.is_(True)]
