@@ -29,6 +29,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import IntegrityError
 from wtforms import DecimalField
 from wtforms.fields import Choice, SelectChoice
 
@@ -42,6 +43,7 @@ from backoffice.services import audit
 from backoffice.services.audit import SealedError
 from backoffice.services.export import yes_no
 from backoffice.services.formatting import format_money
+from backoffice.views.doors import GENERIC_DOORS, GovernedDoors, safe_target, visible_filter
 from backoffice.views.exporting import ExportMixin
 from backoffice.views.filters import RelatedFilter, related_filter
 
@@ -49,7 +51,7 @@ from backoffice.views.filters import RelatedFilter, related_filter
 ENDPOINT_ACTIONS = {
     "index_view": Action.VIEW,
     "details_view": Action.VIEW,
-    "ajax_lookup": Action.VIEW,
+    "ajax_lookup": Action.VIEW,  # and an open generic form that uses it (``_may_fill_forms``)
     "create_view": Action.CREATE,
     "edit_view": Action.EDIT,
     "ajax_update": Action.EDIT,
@@ -112,7 +114,7 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
     """Ajax relation look-ups limited to the rows the current user may see."""
 
     def get_query(self):
-        return super().get_query().filter(scope_filter(self.model, current_user))
+        return super().get_query().filter(visible_filter(self.model, current_user))
 
     def get_one(self, pk):
         column = sa_inspect(self.model).primary_key[0]
@@ -281,7 +283,7 @@ class QQModelConverter(AdminModelConverter):
         return EnumSelectField(**field_args)
 
 
-class SecuredModelView(ExportMixin, ModelView):
+class SecuredModelView(GovernedDoors, ExportMixin, ModelView):
     """Base of every model view: permissions, scope, Chinese labels, money formatting."""
 
     resource: str | None = None
@@ -323,13 +325,10 @@ class SecuredModelView(ExportMixin, ModelView):
         for cls in LabeledEnum.__subclasses__():
             formatters[cls] = _enum_formatter
             self.column_type_formatters_export[cls] = lambda v, value, name=None: str(value.label)
+        self._govern_forms(model)
         super().__init__(model, session, **kwargs)
 
     # -- permissions -----------------------------------------------------------------------
-
-    #: When set, rows are created only through this flow (an upload, an application form that
-    #: enforces the rules); the generic create form redirects there and creates nothing.
-    create_flow_endpoint: str | None = None
 
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):
@@ -341,18 +340,6 @@ class SecuredModelView(ExportMixin, ModelView):
         if not has_request_context():
             return True  # Flask-Admin builds its caches at start-up: allow, check per request
         return can(current_user, self.resource, action)
-
-    @property
-    def can_create(self) -> bool:  # type: ignore[override]
-        return self.allowed(Action.CREATE)
-
-    @property
-    def can_edit(self) -> bool:  # type: ignore[override]
-        return self.allowed(Action.EDIT)
-
-    @property
-    def can_delete(self) -> bool:  # type: ignore[override]
-        return self.allowed(Action.DELETE)
 
     @property
     def can_export(self) -> bool:  # type: ignore[override]
@@ -369,6 +356,12 @@ class SecuredModelView(ExportMixin, ModelView):
         action = ENDPOINT_ACTIONS.get(name, Action.VIEW)
         if not current_user.is_authenticated or not self.allowed(Action.VIEW):
             return deny(self.resource, Action.VIEW)
+        if name in GENERIC_DOORS:
+            if not self.generic_allowed(GENERIC_DOORS[name]):
+                return deny(self.resource, GENERIC_DOORS[name])
+            return self._refuse_governed_post(name)
+        if name == "ajax_lookup" and not self._may_fill_forms():
+            return deny(self.resource, "lookup")
         if not self.allowed(action):
             return deny(self.resource, action)
         return None
@@ -378,7 +371,7 @@ class SecuredModelView(ExportMixin, ModelView):
 
     def is_action_allowed(self, name: str) -> bool:
         if name == "delete":
-            return self.allowed(Action.DELETE)
+            return self.can_delete
         needed = getattr(getattr(self, f"action_{name}", None), "_permission", Action.EDIT)
         return super().is_action_allowed(name) and self.allowed(needed)
 
@@ -446,7 +439,7 @@ class SecuredModelView(ExportMixin, ModelView):
             if factory is not None:
                 query = factory()
                 entity = query.column_descriptions[0]["entity"]
-                field.query = query.filter(scope_filter(entity, current_user))
+                field.query = query.filter(visible_filter(entity, current_user))
         return form
 
     def create_form(self, obj=None):
@@ -479,6 +472,13 @@ class SecuredModelView(ExportMixin, ModelView):
         return groups
 
     def handle_view_exception(self, exc):
+        if isinstance(exc, IntegrityError):
+            # A unique or foreign key the form could not see (e.g. a second open case of one
+            # customer): a refusal, not a 500.
+            db.session.rollback()
+            audit.record_now(AuditAction.REFUSED, entity=self.resource, detail=str(exc.orig))
+            flash(_("This change conflicts with an existing record and was not saved."), "error")
+            return True
         if isinstance(exc, SealedError | ValueError | PermissionError):
             db.session.rollback()
             audit.record_now(AuditAction.REFUSED, entity=self.resource, detail=str(exc))
@@ -498,7 +498,7 @@ def sealed_refused(exc: SealedError) -> Any:
     db.session.rollback()
     audit.record_now(AuditAction.REFUSED, entity=request.endpoint, detail=str(exc))
     flash(str(exc), "error")
-    return redirect(request.referrer or url_for("admin.index"), code=303)
+    return redirect(safe_target(request.referrer, url_for("admin.index")), code=303)
 
 
 def inherit_scope(obj: Any) -> None:

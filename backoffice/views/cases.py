@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import url_for
 from flask_login import current_user
 from markupsafe import Markup
 
-from backoffice.models.case import CaseOrigin, CaseStatus
 from backoffice.views.base import SecuredModelView
 from backoffice.views.casefile import CaseFilePages
 
@@ -18,8 +15,9 @@ CASE_REF = {"case": {"fields": ("case_no",), "page_size": 20}}
 class CollectionCaseView(CaseFilePages, SecuredModelView):
     """The case list; each case number opens its case file (``views/casefile.py``)."""
 
-    # Art.16: a case exists through escalation or an accepted application, never typed in.
-    create_flow_endpoint = "collection_case.apply_view"
+    # Art.16: a case exists through escalation or an accepted application, never typed in;
+    # its lifecycle, strategy override (Art.23) and customer follow their rules on the case
+    # file. The generic form assigns the lead only (``backoffice.governance``).
 
     column_list = (
         "case_no",
@@ -36,27 +34,29 @@ class CollectionCaseView(CaseFilePages, SecuredModelView):
     column_searchable_list = ("case_no",)
     column_filters = ("status", "origin", "sales_unit", "filed_on", "closed_on")
     column_default_sort = ("id", True)
-    form_columns = ("customer", "lead", "strategy_override", "override_reason")
-    form_ajax_refs = {
-        "customer": {"fields": ("name", "erp_code"), "page_size": 20},
-        "lead": {"fields": ("username", "display_name"), "page_size": 20},
-    }
+    form_columns = ("lead",)
+    form_ajax_refs = {"lead": {"fields": ("username", "display_name"), "page_size": 20}}
+
+
+class CasePartRule:
+    """Art.21: a part of a case changes only while the case is open (``case_parts``)."""
 
     def on_model_change(self, form, model, is_created):
-        # The form has no case number, origin or status, so a case created here (a team lead
-        # filing by hand) failed with NOT NULL errors (a 500). Fill them as a filed case.
-        if is_created:
-            from backoffice.views.base import new_number
+        from backoffice.extensions import db
+        from backoffice.services.case_parts import require_open
 
-            model.case_no = model.case_no or new_number("AJ")
-            model.origin = model.origin or CaseOrigin.APPLICATION
-            model.status = model.status or CaseStatus.FILED
-            model.filed_on = model.filed_on or date.today()
-            model.decided_by_id = model.decided_by_id or current_user.id
+        require_open(db.session, model)
         super().on_model_change(form, model, is_created)
 
+    def on_model_delete(self, model):
+        from backoffice.extensions import db
+        from backoffice.services.case_parts import require_open
 
-class CaseChildView(SecuredModelView):
+        require_open(db.session, model)
+        super().on_model_delete(model)
+
+
+class CaseChildView(CasePartRule, SecuredModelView):
     form_ajax_refs = CASE_REF
 
 
@@ -80,7 +80,7 @@ class RepaymentPlanView(CaseChildView):
     form_excluded_columns = ("instalments",)
 
 
-class InstalmentView(SecuredModelView):
+class InstalmentView(CasePartRule, SecuredModelView):
     column_list = ("plan", "seq", "due_on", "amount", "paid_amount")
 
 
@@ -132,8 +132,8 @@ class EvidenceDocumentView(SecuredModelView):
     column_details_exclude_list = ("storage_key",)
     column_searchable_list = ("original_name", "sha256")
     # Evidence is created only by uploading a file on a case's evidence page (SPEC §3.4): the
-    # upload stores the bytes under a server-generated name and computes their SHA-256.
-    create_flow_endpoint = "collection_case.index_view"
+    # upload stores the bytes under a server-generated name and computes their SHA-256
+    # (the generic form redirects there: ``backoffice.governance``).
     column_filters = ("doc_type", "uploaded_at")
     column_default_sort = ("uploaded_at", True)
     # The name links to the verified download; the case to its evidence page (§3.4).

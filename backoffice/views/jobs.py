@@ -2,7 +2,8 @@
 
 The list is the ``job_run`` table (one row per RQ job id); progress bars poll a small JSON
 endpoint; finance and admins may re-run a finished or failed job (``Action.RUN`` on
-``job_run``), by a CSRF-protected POST. Viewing follows the same permission table.
+``job_run``, and the permission of the action the job performs: ``services/job_rights.py``),
+by a CSRF-protected POST. Viewing follows the same permission table.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from backoffice.extensions import db
 from backoffice.models.job import JobRun, JobStatus
 from backoffice.permissions import Action
+from backoffice.services.job_rights import may_rerun
 from backoffice.services.job_text import job_label, job_summary
 from backoffice.views.base import SecuredModelView, deny
 
@@ -67,7 +69,7 @@ def run_json(run: JobRun) -> dict:
         "message": job_summary(run),
         "attempts": run.attempts,
         "bar_class": BAR_CLASS.get(run.status, ""),
-        "rerunnable": run.status in RERUNNABLE,
+        "rerunnable": run.status in RERUNNABLE and may_rerun(current_user, run.name),
     }
 
 
@@ -116,6 +118,10 @@ class JobsView(SecuredModelView):
     def can_rerun(self) -> bool:
         return self.allowed(Action.RUN)
 
+    def may_rerun(self, run: JobRun) -> bool:
+        """The re-run button for this row: the permission of the action the job performs."""
+        return may_rerun(current_user, run.name)
+
     @expose("/progress.json")
     def progress(self):
         """Status and progress of the given rows (``?id=1&id=2``), for the live bars."""
@@ -136,6 +142,10 @@ class JobsView(SecuredModelView):
         """Re-run a finished or failed job (Action.RUN; CSRF-checked by Flask-WTF)."""
         if not self.can_rerun:
             return deny(self.resource, Action.RUN)
+        run = db.session.get(JobRun, run_id)
+        if run is not None and not self.may_rerun(run):
+            # e.g. finance and the admin-only year-end transfer (Art.22)
+            return deny(self.resource, f"{Action.RUN} {run.name}")
         from jobs import JobBusy, QueueUnavailable
         from jobs import rerun as rerun_job
 

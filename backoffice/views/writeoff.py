@@ -15,8 +15,9 @@ class WriteOffApplicationView(WriteOffFlow, SecuredModelView):
     filing, Annex 3 PDF; ``backoffice/views/writeoff_flow.py``)."""
 
     list_template = "admin/writeoff_list.html"
-    # Art.18: an application is drafted with its receivables on the application form.
-    create_flow_endpoint = "writeoff_application.apply_view"
+    # Art.18: an application is drafted with its receivables on the application form and
+    # changes only on its own page (amend, submit, decide, file); the generic create, edit and
+    # delete doors are shut (``backoffice.governance``).
     column_list = (
         "app_no",
         "customer",
@@ -30,31 +31,6 @@ class WriteOffApplicationView(WriteOffFlow, SecuredModelView):
     )
     column_searchable_list = ("app_no",)
     column_filters = ("status", "ground", "current_step")
-    form_columns = (
-        "customer",
-        "case",
-        "ground",
-        "amount",
-        "facts",
-        "materials_missing_reason",
-        "materials_due_on",
-    )
-    form_ajax_refs = {
-        "customer": {"fields": ("name", "erp_code"), "page_size": 20},
-        "case": {"fields": ("case_no",), "page_size": 20},
-    }
-
-    def on_model_change(self, form, model, is_created):
-        # The form has no number or applicant: creating a draft here failed with NOT NULL
-        # errors. The applicant is whoever drafts it (Art.18: nobody approves their own).
-        if is_created:
-            from flask_login import current_user
-
-            from backoffice.views.base import new_number
-
-            model.app_no = model.app_no or new_number("HX")
-            model.applicant_id = model.applicant_id or current_user.id
-        super().on_model_change(form, model, is_created)
 
 
 class WriteOffItemView(SecuredModelView):

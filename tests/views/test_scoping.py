@@ -76,12 +76,17 @@ def test_exports_stay_in_unit(two_units, view):
         assert f"{marker}a" in text + cells
 
 
-def test_ajax_lookup_stays_in_unit(two_units):
-    """The customer picker's ajax look-up finds A's customer, never B's."""
-    client = two_units["client"]
+def test_ajax_lookup_stays_in_scope(app, two_units):
+    """The customer picker's ajax look-up serves only those who may fill the form (not the
+    collector here), and finds their company's customer, never the other's."""
+    collector = two_units["client"]
+    finance = helpers.fresh_client(app)
+    helpers.make_user("finance", username="fin-a", company_id=two_units["a"]["company"].id)
+    helpers.login(finance, "fin-a")
     for view in ("receivable", "contract", "payment"):
-        response = client.get(f"/admin/{view}/ajax/lookup/?name=customer&query=客户")
-        found = json.dumps(response.get_json(), ensure_ascii=False)
+        url = f"/admin/{view}/ajax/lookup/?name=customer&query=客户"
+        assert collector.get(url).status_code == 403, view
+        found = json.dumps(finance.get(url).get_json(), ensure_ascii=False)
         assert "客户A号" in found and "客户B号" not in found, view
 
 
