@@ -29,7 +29,7 @@ from backoffice.extensions import db
 from backoffice.models.customer import CreditEvent, CreditRating, FinancialStatus
 from backoffice.models.receivable import Receivable
 from backoffice.permissions import Action
-from backoffice.services import aging, credit, payments
+from backoffice.services import aging, credit, ledger_rules, payments
 from backoffice.services.aging import Bucket, DebtClass
 from backoffice.services.amounts import read_amount
 from backoffice.views.base import SecuredModelView, deny
@@ -173,6 +173,10 @@ class CustomerView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
         "shipment_hold_reason",
         "financial_status",
     )
+
+    def on_model_change(self, form, model, is_created):
+        ledger_rules.check_customer_move(db.session, model)  # Art.16, 21
+        super().on_model_change(form, model, is_created)
 
     def get_list_row_actions(self):
         actions = list(super().get_list_row_actions())
@@ -373,11 +377,17 @@ class ReceivableView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
         }
 
     def on_model_change(self, form, model, is_created):
+        if not is_created:
+            ledger_rules.check_receivable_edit(model)  # Art.18: written off is final
         # Outstanding follows the amount; payments adjust it through the allocation service.
         model.paid_amount = model.paid_amount or 0
         model.written_off_amount = model.written_off_amount or 0
         model.outstanding = model.amount - model.paid_amount - model.written_off_amount
         super().on_model_change(form, model, is_created)
+
+    def on_model_delete(self, model):
+        ledger_rules.check_receivable_delete(model)  # Art.18: written off is final
+        super().on_model_delete(model)
 
     def after_model_change(self, form, model, is_created):
         # A changed amount may free money; a new receivable takes up unallocated money.
