@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
-from sqlalchemy import MetaData, create_engine, func, select, text
+from sqlalchemy import Column, MetaData, Table, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from backoffice import create_app
@@ -82,14 +82,17 @@ def _copy_rows(source_url: str, target_url: str) -> None:
             if table.name == "alembic_version":
                 continue
             model = models.get(table.name)
-            columns = [
-                model.c[c.name] if model is not None and c.name in model.c else c
+            # Read and write through the models' column types (SQLite keeps money as cents),
+            # but only the columns wave 1 had: the target is at wave 1's head.
+            typed = [
+                Column(c.name, model.c[c.name].type if model is not None and c.name in model.c
+                       else c.type, primary_key=c.primary_key)
                 for c in table.columns
-            ]
-            rows = [dict(r._mapping) for r in src.execute(select(*columns))]
+            ]  # fmt: skip
+            wave1_table = Table(table.name, MetaData(), *typed)
+            rows = [dict(r._mapping) for r in src.execute(select(*wave1_table.c))]
             if rows:
-                target_table = model if model is not None else table
-                dst.execute(target_table.insert().values(), rows)  # executemany
+                dst.execute(wave1_table.insert(), rows)  # executemany
             if "id" in table.c and rows:
                 dst.execute(
                     text(
@@ -131,14 +134,16 @@ def wave1(tmp_path):
 
     app = create_app(Config)
     with app.app_context():
-        if pg:
-            from flask_migrate import upgrade
+        try:
+            if pg:
+                from flask_migrate import upgrade
 
-            upgrade(revision=WAVE1_HEAD)
-            _copy_rows(sqlite_url, url)
-        yield app, sqlite_url
-        _db.session.remove()
-        _db.engine.dispose()
+                upgrade(revision=WAVE1_HEAD)
+                _copy_rows(sqlite_url, url)
+            yield app, sqlite_url
+        finally:
+            _db.session.remove()
+            _db.engine.dispose()
     if pg:
         admin = create_engine(make_url(pg), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:

