@@ -97,9 +97,9 @@ class FileChecks:
             return True
         if name and not unit_checked:
             return True  # its unit is already reported as unknown
-        if name:
+        if name and (self.kind == ImportKind.RECEIVABLES or "sales_unit" in self.columns):
             why = ("sales_unit", "missing_unit")
-        elif self.kind == ImportKind.PAYMENTS:
+        elif self.kind == ImportKind.PAYMENTS:  # a payment file without units names no one
             why = ("customer_code", "unknown_customer")
         else:
             why = ("customer_name", "new_customer_needs_name")

@@ -184,3 +184,13 @@ def test_payment_resolves_to_new_customer_named_in_the_file(db, org, tmp_path, n
     }
     again = import_file(db.session, path, "payments")
     assert (again.rows_created, again.rows_unchanged) == (0, 2)
+
+
+def test_payment_file_without_units_creates_no_customer(db, org, tmp_path):
+    """Without a sales-unit column a payment's unknown customer stays unknown, named or not."""
+    headers = ["公司", "收款单号", "客户编码", "客户名称", "收款金额", "收款日期"]
+    rows = [["HQ", "P-1", "K9", "预收客户", "100", "2026-03-01"]]
+    path = erp.write_csv(tmp_path / "p.csv", headers, rows)
+    batch = import_file(db.session, path, "payments")
+    assert issues(batch) == {2: {("客户编码", "unknown_customer")}}
+    assert count(db, Customer) == 0 and count(db, Payment) == 0
