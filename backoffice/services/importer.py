@@ -51,6 +51,7 @@ from backoffice.models.receivable import (
 )
 from backoffice.models.user import User
 from backoffice.services import amounts, textfile
+from backoffice.services.import_checks import FileChecks
 from backoffice.services.spreadsheet import HEADER_SCAN_ROWS, SpreadsheetError, Table, open_table
 from backoffice.services.textfile import FileRefused
 
@@ -103,6 +104,8 @@ SYNONYMS: dict[ImportKind, dict[str, list[str]]] = {
         "doc_no_ref": ["对应单据", "发票号", "单据编号", "document no", "invoice no"],
         "kind": ["类型", "type", "kind"],
         "note": ["备注", "摘要", "note"],
+        # Only needed when a payment names a customer the ledger does not know yet.
+        "sales_unit": ["事业部", "销售部门", "sales unit", "unit"],
     },
 }
 
@@ -608,7 +611,7 @@ class _Row:
     company_id: int | None = None
 
 
-class _Run:
+class _Run(FileChecks):
     def __init__(
         self,
         session: Session,
@@ -630,7 +633,8 @@ class _Run:
         # Pass-1 state: small per document / customer, never ORM objects.
         self.seen: dict[tuple[int, str], int] = {}
         self.applying = False  # warnings are collected once, in the check pass
-        self.duplicates: set[tuple[int, str]] = set()
+        self.duplicates: set[tuple] = set()
+        self._init_file_checks()
 
     # -- orchestration -------------------------------------------------------------------------
 
@@ -647,6 +651,7 @@ class _Run:
             return ImportStatus.REJECTED
         self.progress(1, "checking", False)
         self._pass(table, apply=False)
+        self._settle_pending()
         for key in self.duplicates:  # name the first occurrence as well
             first = self.seen[key]
             self._error(first, self._key_field, key[1], "duplicate", other="…")
@@ -852,9 +857,9 @@ class _Run:
 
     def _check_duplicate(self, row: _Row, key_value: str, apply: bool) -> bool:
         """Pass 1: remember the key; a repeat is an error on every line that carries it."""
-        if apply or row.company_id is None:
+        if apply:
             return True
-        key = (row.company_id, key_value)
+        key = self._dup_key(row, key_value)
         if key in self.seen:
             self.duplicates.add(key)
             self._error(row.line, self._key_field, key_value, "duplicate", other="…")
@@ -910,58 +915,43 @@ class _Run:
             problems.append(RowProblem("currency", "bad_currency"))
         if not row.values["customer_code"] and not row.values["customer_name"]:
             problems.append(RowProblem("customer_name", "missing_customer"))
-        unit_text = text(row.raw.get("sales_unit"))
-        row.values["unit_id"] = None
-        if unit_text and row.company_id is not None:
-            row.values["unit_id"] = self.unit_by_key.get(
-                (row.company_id, normalize_header(unit_text))
-            )
-            if row.values["unit_id"] is None:
-                problems.append(RowProblem("sales_unit", "unknown_unit"))
+        self._unit(row, problems)
         row.values["salesperson"] = text(row.raw.get("salesperson"))
         row.values["contract"] = text(row.raw.get("contract"))
         self._text_lengths(row, problems)
         return problems
 
     def _receivables_chunk(self, rows: list[_Row], apply: bool) -> None:
-        good: list[_Row] = []
-        for row in rows:
-            problems = self._parse_receivable(row)
-            if problems:
-                for p in problems:
-                    self._problem(row, p)
-                if row.company_id is not None and row.values.get("doc_no"):
-                    self._check_duplicate(row, row.values["doc_no"], apply)
-                continue
-            if self._check_duplicate(row, row.values["doc_no"], apply):
-                good.append(row)
-        if not good:
+        good, checked = self._split(rows, self._parse_receivable, apply)
+        if not good and not checked:
             return
-        by_code, by_name = self._customers(good)
+        both = good + [r for r, _f in checked]
+        by_code, by_name = self._customers(both)
         users = self._users({r.values["salesperson"] for r in good if r.values["salesperson"]})
         contracts = self._contracts({r.values["contract"] for r in good if r.values["contract"]})
-        existing = self._existing_receivables(good, load_objects=apply)
+        with_doc = [r for r in both if r.values.get("doc_no")]
+        existing = self._existing_receivables(with_doc, load_objects=apply)
+        for row, fields in checked:  # bad rows: list their other problems too, plan nothing
+            current = existing.get((row.company_id, row.values["doc_no"]))
+            if not fields & {"customer_code", "customer_name"}:
+                unit_ok = "sales_unit" not in fields
+                self._resolve_customer(row, by_code, by_name, plan=False, unit_checked=unit_ok)
+            if current is not None and row.values.get("amount") is not None:
+                self._check_existing(row, current)
         new_customers: dict[tuple[int, str], Customer] = {}
         resolved: list[tuple[_Row, Any]] = []
         for row in good:
-            customer = self._resolve_customer(row, by_code, by_name)
-            if customer is None:
-                continue
             key = (row.company_id, row.values["doc_no"])
             current = existing.get(key)
+            customer = self._resolve_customer(row, by_code, by_name, counted=current is None)
+            if customer is None:
+                continue
             if current is not None and not self._check_existing(row, current):
                 continue
             if customer == "new":
                 ckey = (row.company_id, row.values["customer_code"])
                 if apply and ckey not in new_customers:
-                    new_customers[ckey] = Customer(
-                        company_id=row.company_id,
-                        sales_unit_id=row.values["unit_id"],
-                        erp_code=row.values["customer_code"],
-                        name=row.values["customer_name"],
-                        from_import=True,
-                    )
-                    self.session.add(new_customers[ckey])
+                    new_customers[ckey] = self._new_customer(ckey)
                 resolved.append((row, ckey))
             else:
                 resolved.append((row, customer))
@@ -978,7 +968,7 @@ class _Run:
         for row, customer in resolved:
             if isinstance(customer, tuple):
                 customer_id = new_customers[customer].id
-                unit_id = row.values["unit_id"]
+                unit_id = self._new_customer_unit(row, customer)
             else:
                 customer_id = customer.id
                 unit_id = row.values["unit_id"] or customer.sales_unit_id
@@ -1002,35 +992,34 @@ class _Run:
         for customer_id in sorted(waiting):
             apply_unallocated(self.session, customer_id)
 
-    def _resolve_customer(self, row: _Row, by_code: dict, by_name: dict) -> Any:
-        """An existing customer row, ``"new"`` (to be created), or None (error recorded)."""
+    def _resolve_customer(
+        self,
+        row: _Row,
+        by_code: dict,
+        by_name: dict,
+        plan: bool = True,
+        unit_checked: bool = True,
+        counted: bool = False,
+    ) -> Any:
+        """An existing customer row, ``"new"`` (to be created), or None (error recorded).
+
+        ``plan=False`` checks a bad row only; ``unit_checked=False``: its unit is already
+        reported as unknown, so a missing unit is not reported again."""
         code, name = row.values["customer_code"], row.values["customer_name"]
+        no_unit = unit_checked and row.values.get("unit_id") is None
         if code:
             found = by_code.get((row.company_id, code))
             if found is not None:
-                if row.values.get("unit_id") is None and found.sales_unit_id is None:
+                if no_unit and found.sales_unit_id is None:
                     self._error(row.line, "sales_unit", None, "missing_unit")
                     return None
                 return found
-            if not name:
-                self._error(row.line, "customer_name", None, "new_customer_needs_name")
-                return None
-            if row.values.get("unit_id") is None:
-                self._error(row.line, "sales_unit", None, "missing_unit")
-                return None
-            ckey = (row.company_id, code)
-            if ckey not in self.outcome.new_customers:
-                self.outcome.new_customers[ckey] = {
-                    "line": row.line,
-                    "code": code,
-                    "name": name,
-                    "company_id": row.company_id,
-                    "sales_unit_id": row.values["unit_id"],
-                }
-            return "new"
+            if self._file_customer(row, plan, unit_checked, counted):
+                return "new"
+            return None
         matches = by_name.get((row.company_id, name), [])
         if len(matches) == 1:
-            if row.values.get("unit_id") is None and matches[0].sales_unit_id is None:
+            if no_unit and matches[0].sales_unit_id is None:
                 self._error(row.line, "sales_unit", None, "missing_unit")
                 return None
             return matches[0]
@@ -1190,6 +1179,7 @@ class _Run:
             row.values["amount"] = amount
         row.values["doc_no_ref"] = text(row.raw.get("doc_no_ref")) or None
         row.values["note"] = text(row.raw.get("note")) or None
+        self._unit(row, problems)
         if (
             not row.values["doc_no_ref"]
             and not row.values["customer_code"]
@@ -1200,21 +1190,12 @@ class _Run:
         return problems
 
     def _payments_chunk(self, rows: list[_Row], apply: bool) -> None:
-        good: list[_Row] = []
-        for row in rows:
-            problems = self._parse_payment(row)
-            if problems:
-                for p in problems:
-                    self._problem(row, p)
-                if row.company_id is not None and row.values.get("payment_no"):
-                    self._check_duplicate(row, row.values["payment_no"], apply)
-                continue
-            if self._check_duplicate(row, row.values["payment_no"], apply):
-                good.append(row)
-        if not good:
+        good, checked = self._split(rows, self._parse_payment, apply)
+        if not good and not checked:
             return
-        by_code, by_name = self._customers(good)
-        refs = {r.values["doc_no_ref"] for r in good if r.values["doc_no_ref"]}
+        both = good + [r for r, _f in checked]
+        by_code, by_name = self._customers(both)
+        refs = {r.values["doc_no_ref"] for r in both if r.values["doc_no_ref"]}
         receivables = {}
         if refs:
             cols = (Receivable.company_id, Receivable.doc_no, Receivable.customer_id)
@@ -1222,7 +1203,7 @@ class _Run:
             stmt = select(*cols).join(Customer, Customer.id == Receivable.customer_id)
             for r in self.session.execute(stmt.where(Receivable.doc_no.in_(refs))):
                 receivables[(r.company_id, r.doc_no)] = r
-        nos = {(r.company_id, r.values["payment_no"]) for r in good}
+        nos = {(r.company_id, r.values["payment_no"]) for r in both if r.values["payment_no"]}
         existing = {
             (p.company_id, p.payment_no): p
             for p in self.session.scalars(
@@ -1231,14 +1212,18 @@ class _Run:
                 )
             )
         }
-        customer_units: dict[int, int | None] = {}
+        for row, fields in checked:  # bad rows: list their other problems too, plan nothing
+            if not fields & {"customer_code", "customer_name", "doc_no_ref"}:
+                unit_ok = "sales_unit" not in fields
+                self._payment_target(row, receivables, by_code, by_name, False, unit_ok)
         to_allocate: list[Payment] = []
         for row in good:
-            target = self._payment_target(row, receivables, by_code, by_name, customer_units)
+            current = existing.get((row.company_id, row.values["payment_no"]))
+            counted = current is None
+            target = self._payment_target(row, receivables, by_code, by_name, counted=counted)
             if target is None:
                 continue
             customer_id, unit_id = target
-            current = existing.get((row.company_id, row.values["payment_no"]))
             v = row.values
             if current is not None:
                 same = (
@@ -1280,15 +1265,22 @@ class _Run:
                 allocate(self.session, payment)
                 self.session.flush()
 
-    def _payment_target(self, row, receivables, by_code, by_name, customer_units):
-        """(customer id, sales unit id) of a payment row, or None with the error recorded."""
+    def _payment_target(
+        self, row, receivables, by_code, by_name, plan=True, unit_checked=True, counted=False
+    ):
+        """(customer id, sales unit id) of a payment row, or None with the error recorded.
+
+        A customer code the ledger does not know is the new customer that this line or another
+        line of the file names (code, name and sales unit); it is created once, when applied."""
         v = row.values
         customer = None
+        new_ckey = None
         if v["customer_code"]:
             customer = by_code.get((row.company_id, v["customer_code"]))
             if customer is None:
-                self._error(row.line, "customer_code", v["customer_code"], "unknown_customer")
-                return None
+                if not self._file_customer(row, plan, unit_checked, counted):
+                    return None
+                new_ckey = (row.company_id, v["customer_code"])
         elif v["customer_name"]:
             matches = by_name.get((row.company_id, v["customer_name"]), [])
             if len(matches) > 1:
@@ -1303,7 +1295,7 @@ class _Run:
             if rec is None:
                 self._error(row.line, "doc_no_ref", v["doc_no_ref"], "unknown_document")
                 return None
-            if customer is not None and customer.id != rec.customer_id:
+            if new_ckey is not None or (customer is not None and customer.id != rec.customer_id):
                 self._error(
                     row.line,
                     "doc_no_ref",
@@ -1313,6 +1305,10 @@ class _Run:
                 )
                 return None
             return rec.customer_id, rec.sales_unit_id
+        if new_ckey is not None:
+            if not self.applying:
+                return None, v.get("unit_id")  # the check pass creates nothing
+            return self._new_customer_id(new_ckey), self._new_customer_unit(row, new_ckey)
         return customer.id, customer.sales_unit_id
 
 

@@ -71,3 +71,19 @@ def test_cli_payments_with_company_option(app, db, tmp_path):
     assert result.exit_code == 0, result.output
     payment = db.session.scalar(select(Payment))
     assert payment.amount == Decimal("40.00") and payment.company_id == other.id
+
+
+def test_cli_lists_every_problem_of_a_row(app, db, tmp_path):
+    """A row with a missing company, bad date, unknown unit and duplicate prints all four."""
+    _setup()
+    helpers.make_company(code="SUB", name="子公司")  # two companies: no default company
+    rows = erp.receivable_rows("", "EAST")[:2]
+    rows[0][8], rows[0][9] = "2026-02-30", "火星事业部"
+    rows[1][3] = rows[0][3]
+    path = erp.write_csv(tmp_path / "ar.csv", erp.RECEIVABLE_HEADERS, rows)
+    result = app.test_cli_runner().invoke(args=["import", "receivables", str(path)])
+    assert result.exit_code == 1
+    line2 = [ln for ln in result.output.splitlines() if "ERROR line 2 " in ln]
+    assert len(line2) == 4, result.output
+    for text in ("公司", "约定付款日 [2026-02-30]", "事业部 [火星事业部]", "单据编号 [INV-001]"):
+        assert any(f"line 2 {text}" in ln for ln in line2), (text, line2)

@@ -84,6 +84,25 @@ def test_upload_runs_inline_and_shows_result(as_role, db, tmp_path):
     assert db.session.scalar(select(func.count()).select_from(Receivable)) == 3
 
 
+def test_result_page_lists_every_problem_of_a_row(as_role, db, tmp_path):
+    """The result page shows each of a row's problems: missing company, date, unit, duplicate."""
+    _org()
+    helpers.make_company(code="SUB", name="子公司")  # two companies: no default company
+    client, _user = as_role("finance")
+    rows = erp.receivable_rows("", "EAST")[:2]
+    rows[0][8], rows[0][9] = "2026-02-30", "火星事业部"
+    rows[1][3] = rows[0][3]
+    path = erp.write_csv(tmp_path / "ar.csv", erp.RECEIVABLE_HEADERS, rows)
+    response = _upload(client, path)
+    html = client.get(response.headers["Location"], follow_redirects=True).get_data(as_text=True)
+    table = html[html.index('id="import-errors"') :]
+    table = table[: table.index("</table>")]
+    line2 = [r for r in table.split("<tr>") if r.startswith("<td>2</td>")]
+    assert len(line2) == 4, table
+    for cell in ("<td>公司</td>", "<td>2026-02-30</td>", "<td>火星事业部</td>", "<td>INV-001</td>"):
+        assert any(cell in r for r in line2), cell
+
+
 def test_upload_refuses_wrong_type_and_oversize(app, as_role, db, tmp_path):
     """A non-spreadsheet or a file over IMPORT_MAX_BYTES is refused with a message."""
     client, _user = as_role("finance")
