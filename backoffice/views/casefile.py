@@ -224,7 +224,7 @@ class CaseFilePages:
             }
             for req, have in cases.checklist(session, case)
         ]
-        missing = [row["req"] for row in checklist if not row["have"] and not row["req"].document_id]
+        missing = cases.missing_documents(session, case)  # Art.17: the start asks why
         open_total = cases.open_balance(session, case)
         cost_total = sum((c.amount for c in costs), Decimal(0))
         may = {
