@@ -117,6 +117,9 @@ class CollectionCase(ScopedMixin, TimestampMixin, Base):
     suggested_strategy: Mapped[Strategy | None] = enum_column(Strategy, nullable=True)
     strategy_override: Mapped[Strategy | None] = enum_column(Strategy, nullable=True)
     override_reason: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None]  # collection work started (开始清收)
+    # Art.17: why work started while documents of the checklist were still missing
+    start_override_reason: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[CaseOutcome | None] = enum_column(CaseOutcome, nullable=True)
     outcome_note: Mapped[str | None] = mapped_column(Text)
     closed_on: Mapped[date | None] = mapped_column(index=True)

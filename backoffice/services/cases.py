@@ -16,6 +16,7 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from backoffice.models.audit import AuditAction
 from backoffice.models.base import utcnow
 from backoffice.models.case import (
     CaseOrigin,
@@ -35,7 +36,7 @@ from backoffice.models.evidence import DocumentType, EvidenceDocument
 from backoffice.models.notification import TaskKind
 from backoffice.models.receivable import Payment, PaymentKind, Receivable, ReceivableStatus
 from backoffice.models.user import RoleName
-from backoffice.services import notify
+from backoffice.services import audit, notify
 from backoffice.services.aging import months_cutoff
 from backoffice.services.calendar import WorkCalendar
 from backoffice.services.numbering import next_number
@@ -377,9 +378,41 @@ def refuse(session: Session, case: CollectionCase, user_id: int, reason: str) ->
     )
 
 
-def start_work(session: Session, case: CollectionCase) -> None:
+def missing_documents(session: Session, case: CollectionCase) -> list[DocumentRequirement]:
+    """Art.17: the checklist's documents not in yet (no live document of the type, none linked)."""
+    return [req for req, have in checklist(session, case) if not have and req.document_id is None]
+
+
+def start_work(
+    session: Session, case: CollectionCase, override_reason: str | None = None
+) -> None:
+    """Collection work starts. Art.17: "材料齐全后即可开始清收" — with documents of the checklist
+    still missing it starts only on an explicit override with a reason, kept on the case
+    (``start_override_reason``) and in the audit trail with the documents that were missing."""
     _claim(session, case)
     move(case, CaseStatus.IN_PROGRESS)
+    missing = missing_documents(session, case)
+    reason = (override_reason or "").strip()
+    if missing and not reason:  # Art.17: documents first, or say why not
+        raise CaseError(
+            gettext(
+                "documents still missing (Art.17): %(docs)s; starting anyway needs a reason",
+                docs="、".join(str(DocumentType(r.doc_type).label) for r in missing),
+            )
+        )
+    case.started_at = utcnow()
+    if missing:
+        case.start_override_reason = reason
+        audit.record(
+            session,
+            AuditAction.UPDATE,
+            entity="collection_case",
+            entity_id=case.id,
+            detail=(
+                "start work with documents missing (Art.17): "
+                f"{', '.join(r.doc_type for r in missing)}; reason: {reason}"
+            )[:2000],
+        )
     notify.close_tasks(
         session, kind=TaskKind.SUBMIT_DOCUMENTS, subject_type="collection_case", subject_id=case.id
     )

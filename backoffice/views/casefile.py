@@ -224,6 +224,7 @@ class CaseFilePages:
             }
             for req, have in cases.checklist(session, case)
         ]
+        missing = cases.missing_documents(session, case)  # Art.17: the start asks why
         open_total = cases.open_balance(session, case)
         cost_total = sum((c.amount for c in costs), Decimal(0))
         may = {
@@ -268,6 +269,7 @@ class CaseFilePages:
                 costs=costs,
                 cost_total=cost_total,
                 checklist=checklist,
+                missing=missing,
                 doc_type_label=lambda value: DocumentType(value).label,
                 documents=documents,
                 timeline=timeline,
@@ -311,6 +313,11 @@ class CaseFilePages:
             add(case.filed_on, _("Filed"), case.origin.label)
         if case.documents_due:
             add(case.documents_due, _("Documents due (Art.17)"), "")
+        if case.started_at and case.start_override_reason:
+            add(case.started_at, _("Work started with documents missing (Art.17)"),
+                case.start_override_reason, "text-danger")  # fmt: skip
+        elif case.started_at:
+            add(case.started_at, _("Work started"), "")
         for a in actions:
             who = a.user.display_name if a.user else ""
             add(a.on, a.kind.label, f"{who}：{a.result or ''}" if who else a.result or "")
@@ -447,11 +454,16 @@ class CaseFilePages:
 
     @expose("/file/<int:case_id>/start", methods=("POST",))
     def start_view(self, case_id: int):
-        """The documents are in (Art.17): collection work starts."""
+        """The documents are in (Art.17): collection work starts; with documents missing only
+        with an override reason (``override_reason``), which the service records."""
         self._require(Action.EDIT)
         case = self._case(case_id)
+        reason = request.form.get("override_reason") or None
         refused = self._run(
-            case, "start", CaseStatus.IN_PROGRESS, lambda: cases.start_work(db.session, case)
+            case,
+            "start",
+            CaseStatus.IN_PROGRESS,
+            lambda: cases.start_work(db.session, case, override_reason=reason),
         )
         if refused is not None:
             return refused

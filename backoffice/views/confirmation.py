@@ -42,6 +42,7 @@ from backoffice.models.monthly import (
 from backoffice.permissions import Action, can
 from backoffice.services import audit
 from backoffice.services import confirmation as conf
+from backoffice.services import confirmation_bulk as bulk_svc
 from backoffice.services.confirmation_pdf import answered_form_pdf
 from backoffice.services.storage import StorageError, get_storage
 from backoffice.views.base import attachment, deny
@@ -144,9 +145,10 @@ class ConfirmationPages:
     @expose("/answer/<int:form_id>", methods=("GET", "POST"))
     def answer_view(self, form_id: int):
         """The unit's answers: GET shows the lines (read-only unless answerable by the user);
-        POST saves (``op=save``), applies the bulk values to the selected lines and saves
-        (``op=apply``), or saves and submits (``op=submit``). Valid lines are saved even when
-        others are refused; the refused ones show their error and keep what was typed."""
+        POST saves (``op=save``), answers the ticked lines at once (``op=apply``, all or
+        nothing, see ``_apply_bulk``), or saves and submits (``op=submit``). On save, valid
+        lines are saved even when others are refused; the refused ones show their error and
+        keep what was typed."""
         self._require(Action.VIEW)
         if request.method == "POST":
             self._require(Action.ANSWER)
@@ -169,18 +171,8 @@ class ConfirmationPages:
         op = request.form.get("op", "save")
         values = {line.id: _posted_values(line.id) for line in lines}
         if op == "apply":
-            self._apply_bulk(values)
-        errors: dict[int, str] = {}
-        for line in lines:
-            given = values[line.id]
-            if not any(given[f] for f in ANSWER_FIELDS if f != "comment"):
-                if line.reason_class is not None or given["comment"]:
-                    errors[line.id] = _("Fill in the answer completely.")
-                continue  # not answered yet
-            try:
-                conf.answer_line(db.session, line, conf.parse_answer(given))
-            except conf.ConfirmationError as exc:
-                errors[line.id] = str(exc)
+            return self._apply_bulk(form, lines, values)
+        errors = self._save_lines(lines, values)
         db.session.commit()  # the valid lines are kept either way
         if errors:
             flash(_("%(n)s line(s) could not be saved; see below.", n=len(errors)), "error")
@@ -198,11 +190,58 @@ class ConfirmationPages:
             flash(_("Saved."), "success")
         return redirect(url_for(".answer_view", form_id=form.id), code=303)
 
-    def _apply_bulk(self, values: dict[int, dict[str, str]]) -> None:
+    def _save_lines(self, lines, values: dict[int, dict[str, str]]) -> dict[int, str]:
+        """Answer each line from what was typed on it; returns the refused lines' reasons."""
+        errors: dict[int, str] = {}
+        for line in lines:
+            given = values[line.id]
+            if not any(given[f] for f in ANSWER_FIELDS if f != "comment"):
+                if line.reason_class is not None or given["comment"]:
+                    errors[line.id] = _("Fill in the answer completely.")
+                continue  # not answered yet
+            try:
+                conf.answer_line(db.session, line, conf.parse_answer(given))
+            except conf.ConfirmationError as exc:
+                errors[line.id] = str(exc)
+        return errors
+
+    def _apply_bulk(self, form, lines, values: dict[int, dict[str, str]]):
+        """Answer the ticked lines with the shared values, each with its own amount
+        (``confirmation_bulk``), and save the other lines as typed. All or nothing: if any
+        line is refused nothing is saved, and each refused line says why, by document number."""
         selected = {int(i) for i in request.form.getlist("selected") if i.isdigit()}
-        bulk = {f: (request.form.get(f"bulk.{f}") or "").strip() for f in ANSWER_FIELDS}
-        for line_id in selected & values.keys():
-            values[line_id].update({f: v for f, v in bulk.items() if v})
+        bulk = bulk_svc.Bulk(
+            **{f: (request.form.get(f"bulk.{f}") or "").strip() for f in bulk_svc.SHARED},
+            amount=(request.form.get("bulk.estimated_recoverable") or "").strip(),
+            amount_mode=(request.form.get("bulk.amount_mode") or "").strip(),
+        )
+        kept = {"values": values, "bulk": bulk, "selected": selected}
+        errors: dict[int, str] = {}
+        try:
+            answered = bulk_svc.answer_selected(db.session, form, lines, selected, bulk, values)
+        except bulk_svc.BulkRefused as exc:
+            errors.update(exc.errors)
+            answered = 0
+        except conf.ConfirmationError as exc:
+            db.session.rollback()
+            flash(_("Nothing saved: %(reason)s", reason=str(exc)), "error")
+            return self._answer_page(form, self._lines(form), **kept, status=400)
+        errors.update(self._save_lines([ln for ln in lines if ln.id not in selected], values))
+        if errors:
+            docs = [ln.receivable.doc_no for ln in lines if ln.id in errors]
+            db.session.rollback()  # all or nothing: no line of this submit is saved
+            flash(
+                _(
+                    "Nothing saved: %(n)s line(s) refused (%(docs)s); see below.",
+                    n=len(errors),
+                    docs="、".join(docs),
+                ),
+                "error",
+            )
+            return self._answer_page(form, self._lines(form), errors=errors, **kept, status=400)
+        db.session.commit()
+        flash(_("%(n)s line(s) answered at once.", n=answered), "success")
+        return redirect(url_for(".answer_view", form_id=form.id), code=303)
 
     def _lines(self, form: ConfirmationForm) -> list[ConfirmationLine]:
         return list(
@@ -213,7 +252,9 @@ class ConfirmationPages:
             )
         )
 
-    def _answer_page(self, form, lines, values=None, errors=None, status: int = 200):
+    def _answer_page(
+        self, form, lines, values=None, errors=None, bulk=None, selected=None, status: int = 200
+    ):
         previous = conf.previous_answers(db.session, form)
         rows = []
         for line in lines:
@@ -243,6 +284,8 @@ class ConfirmationPages:
             rows=rows,
             reasons=reasons,
             classes=list(ReasonClass),
+            bulk=bulk or bulk_svc.Bulk(),
+            selected=selected or set(),
             editable=editable,
             answered=sum(1 for line in lines if line.reason_class is not None),
             may_route=can(current_user, "confirmation_form", Action.ROUTE),

@@ -116,6 +116,8 @@ def test_answer_submit_return_reanswer_route(cycle_server, browser, tmp_path):  
     assert "财务记账差异" not in visible and "客户无故拖欠货款" in visible  # filtered by class
     reasons.select_by_visible_text("客户无故拖欠货款")
     browser.find_element(By.ID, "bulk.estimated_recoverable").send_keys("20000")
+    # yuan per line (checked against each line's outstanding); the default is a percentage
+    Select(browser.find_element(By.ID, "bulk.amount_mode")).select_by_value("amount")
     _set(browser, browser.find_element(By.ID, "bulk.expected_date"), "2026-11-30")
     browser.find_element(By.CSS_SELECTOR, "button[value=apply]").click()
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".alert-success")))

@@ -33,7 +33,7 @@ def closed(chain, db):
         db.session, chain["customer"].id, chain["collector"].id, "失联", date(2026, 3, 2)
     )
     cases.accept(db.session, case, chain["lead"].id, date(2026, 3, 2))
-    cases.start_work(db.session, case)
+    cases.start_work(db.session, case, override_reason="材料补交中")
     db.session.add(
         CollectionAction(
             case_id=case.id,

@@ -133,7 +133,7 @@ def test_illegal_transitions_and_close_without_outcome_are_refused(world, db):
             db.session, case, world["lead"].id, CaseOutcome.COLLECTED, None, date(2026, 9, 1)
         )
     cases.accept(db.session, case, world["lead"].id, date(2026, 8, 3))
-    cases.start_work(db.session, case)
+    cases.start_work(db.session, case, override_reason="材料补交中")
     with pytest.raises(cases.CaseError, match="without an outcome"):
         cases.close(db.session, case, world["lead"].id, None, None, date(2026, 9, 1))
     with pytest.raises(cases.CaseError, match="not collected in full"):
@@ -168,3 +168,56 @@ def test_strategy_override_needs_a_reason(world, db):
         cases.override_strategy(case, Strategy.LITIGATION, "")
     cases.override_strategy(case, Strategy.LITIGATION, "客户恶意转移资产")
     assert case.strategy_override is Strategy.LITIGATION
+
+
+def _documents_requested(db, world) -> CollectionCase:
+    customer = helpers.make_customer(world["unit"])
+    helpers.make_receivable(customer, amount="100", due=date(2026, 6, 30))
+    case = cases.apply(db.session, customer.id, world["collector"].id, "申请", date(2026, 8, 3))
+    cases.accept(db.session, case, world["lead"].id, date(2026, 8, 3))
+    db.session.commit()
+    return case
+
+
+def test_start_with_documents_missing_is_refused_without_a_reason(world, db):
+    """Art.17: 开始清收 while checklist documents are missing, without a reason, is refused."""
+    case = _documents_requested(db, world)
+    for reason in (None, "", "   "):
+        with pytest.raises(cases.CaseError, match="documents still missing"):
+            cases.start_work(db.session, case, override_reason=reason)
+        db.session.rollback()
+    db.session.expire_all()
+    case = db.session.get(CollectionCase, case.id)
+    assert case.status is CaseStatus.DOCUMENTS_REQUESTED and case.started_at is None
+
+
+def test_start_with_documents_missing_and_a_reason_is_recorded(world, db):
+    """Art.17: with a reason the case starts; the reason is kept on the case and audited."""
+    from backoffice.models import AuditLog
+
+    case = _documents_requested(db, world)
+    helpers.make_evidence(case, name="合同.pdf", doc_type=cases.CHECKLIST[0])
+    cases.start_work(db.session, case, override_reason="  客户即将转移资产，先行催收  ")
+    db.session.commit()
+    db.session.expire_all()
+    case = db.session.get(CollectionCase, case.id)
+    assert case.status is CaseStatus.IN_PROGRESS and case.started_at is not None
+    assert case.start_override_reason == "客户即将转移资产，先行催收"
+    details = db.session.scalars(
+        select(AuditLog.detail).where(
+            AuditLog.entity == "collection_case", AuditLog.detail.like("%Art.17%")
+        )
+    ).all()
+    assert len(details) == 1 and "客户即将转移资产" in details[0]
+    assert "delivery_note" in details[0] and "contract" not in details[0]
+
+
+def test_start_with_every_document_in_needs_no_reason(world, db):
+    """Art.17: once the checklist is complete, work starts as before, with no override."""
+    case = _documents_requested(db, world)
+    for doc_type in cases.CHECKLIST:
+        helpers.make_evidence(case, name=f"{doc_type.value}.pdf", doc_type=doc_type)
+    assert cases.missing_documents(db.session, case) == []
+    cases.start_work(db.session, case)
+    db.session.commit()
+    assert case.status is CaseStatus.IN_PROGRESS and case.start_override_reason is None

@@ -58,7 +58,7 @@ def close_case_with_evidence(
         date(2026, 3, 2),  # the calendar of 2026 is loaded; the closing date may be any year
     )
     cases.accept(db.session, case, people["lead"].id, date(2026, 3, 2))
-    cases.start_work(db.session, case)
+    cases.start_work(db.session, case, override_reason="材料补交中")
     db.session.add(
         CollectionAction(
             case_id=case.id,

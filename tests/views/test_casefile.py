@@ -109,7 +109,7 @@ def filed_case(db, world, status=CaseStatus.DOCUMENTS_REQUESTED) -> CollectionCa
         return case
     cases.accept(db.session, case, world["lead"].id, TODAY)
     if status in (CaseStatus.IN_PROGRESS, CaseStatus.CLOSED):
-        cases.start_work(db.session, case)
+        cases.start_work(db.session, case, override_reason="材料补交中")
     if status is CaseStatus.CLOSED:
         cases.close(
             db.session, case, world["lead"].id, "hard_to_collect", "客户已停业，无可执行财产", TODAY
@@ -330,6 +330,52 @@ def test_collector_may_not_accept_or_close(client, db, world):
     assert post(client, f"{file_url(case)}/accept", token_from=file_url(case)).status_code == 403
     assert post(client, f"{file_url(case)}/close", CLOSE_OK, file_url(case)).status_code == 403
     assert state(db, case)["status"] is CaseStatus.APPLIED
+
+
+def test_start_with_documents_missing_needs_a_recorded_reason(client, db, world):
+    """Art.17: with documents missing the file asks for a reason; a start without one is
+    refused unchanged and audited; with one the case starts and the reason is on the timeline."""
+    case = filed_case(db, world)
+    lead = as_user(client, world["lead"])
+    page = lead.get(file_url(case)).get_data(as_text=True)
+    assert 'name="override_reason"' in page and 'id="start-missing"' in page
+    before, audited = state(db, case), refusals(db)
+    response = post(lead, f"{file_url(case)}/start", {"override_reason": " "}, file_url(case))
+    assert response.status_code == 409
+    assert "documents still missing" in response.get_data(as_text=True)
+    assert state(db, case) == before and refusals(db) == audited + 1
+    response = post(
+        lead, f"{file_url(case)}/start", {"override_reason": "客户正在转移资产"}, file_url(case)
+    )
+    assert response.status_code == 303
+    after = state(db, case)
+    assert after["status"] is CaseStatus.IN_PROGRESS
+    assert after["start_override_reason"] == "客户正在转移资产"
+    html = lead.get(file_url(case)).get_data(as_text=True)
+    assert "Work started with documents missing (Art.17)" in html and "客户正在转移资产" in html
+
+
+def test_start_with_every_document_in_needs_no_reason_and_legal_may_start(client, db, world):
+    """With the checklist complete the file offers a plain start (no reason field), and the
+    legal role, which may edit cases today, starts the work."""
+    case = filed_case(db, world)
+    for doc_type in cases.CHECKLIST:
+        helpers.make_evidence(case, name=f"{doc_type.value}.pdf", doc_type=doc_type)
+    legal = as_user(client, helpers.make_user("legal", locale="en"))
+    page = legal.get(file_url(case)).get_data(as_text=True)
+    assert 'id="start-form"' in page and 'name="override_reason"' not in page
+    assert post(legal, f"{file_url(case)}/start", {}, file_url(case)).status_code == 303
+    after = state(db, case)
+    assert after["status"] is CaseStatus.IN_PROGRESS and after["start_override_reason"] is None
+
+
+def test_collector_may_not_start_work_even_with_a_reason(client, db, world):
+    """Starting work is an edit of the case: the collector (no edit permission) gets 403."""
+    case = filed_case(db, world)
+    collector = as_user(client, world["collector"])
+    response = post(collector, f"{file_url(case)}/start", {"override_reason": "急"}, file_url(case))
+    assert response.status_code == 403
+    assert state(db, case)["status"] is CaseStatus.DOCUMENTS_REQUESTED
 
 
 # -- the case file --------------------------------------------------------------------------

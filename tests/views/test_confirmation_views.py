@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import quote
 
 import pytest
@@ -180,12 +181,14 @@ def test_apply_to_selected_lines_answers_many_at_once(app, db, cycle):
         "bulk.reason_class": "external",
         "bulk.sub_reason_id": str(reason_id(db, "品质问题")),
         "bulk.estimated_recoverable": "100",
+        "bulk.amount_mode": "amount",
         "bulk.expected_date": "2026-12-15",
         "op": "apply",
     }
     assert post(client, url, data).status_code == 303
     lines = lines_of(db, cycle["form"])
     assert all(line.sub_reason.label == "品质问题" for line in lines)
+    assert all(line.estimated_recoverable == 100 for line in lines)  # fits both lines
     assert all(line.expected_date == date(2026, 12, 15) for line in lines)
     assert all(line.proposed_route is Route.DIVISION_COLLECTOR for line in lines)
 
@@ -421,3 +424,134 @@ def test_answered_and_routed_form_downloads_with_its_answers(app, db, cycle, tmp
     db.session.expire_all()
     audited = db.session.scalars(select(AuditLog.detail).where(AuditLog.action == "download"))
     assert list(audited).count("逾期账款确认表-华东事业部-2026-10.pdf") == 3
+
+
+# -- answering many lines at once (issue 11) ---------------------------------------------------
+
+
+@pytest.fixture()
+def many(app, db):
+    """One unit with 40 overdue documents of different amounts, the 2026-10 run done; one
+    line already answered with its own amount; its collector (Chinese UI)."""
+    load_year(db.session, 2026)
+    ensure_reference_data(db.session)
+    db.session.commit()
+    unit = helpers.make_unit(name="华南事业部")
+    customer = helpers.make_customer(unit, name="广州信达电子有限公司")
+    for n in range(40):
+        helpers.make_receivable(
+            customer, amount=f"{1000 + 37 * n}.50", due=date(2026, 8, 31), doc_no=f"INV-M{n:02d}"
+        )
+    run_period("2026-10", inline=True)
+    db.session.commit()
+    form_id = db.session.scalar(select(ConfirmationForm.id))
+    first = lines_of(db, form_id)[0]
+    answer = conf.parse_answer(
+        {"reason_class": "external", "sub_reason_id": reason_id(db, "客户无故拖欠货款"),
+         "estimated_recoverable": "123.45", "expected_date": "2026-11-20"}
+    )  # fmt: skip
+    conf.answer_line(db.session, first, answer)
+    db.session.commit()
+    return {"form": form_id, "collector": helpers.make_user("collector", units=[unit])}
+
+
+def page_values(db, form_id: int) -> dict:
+    """What the browser posts for every line: the inputs as the page shows them."""
+    data = {}
+    for line in lines_of(db, form_id):
+        amount = line.estimated_recoverable
+        data.update(
+            answer_data(
+                line.id,
+                line.sub_reason_id or "",
+                line.reason_class.value if line.reason_class else "",
+                "" if amount is None else f"{amount:.2f}",
+                line.expected_date.isoformat() if line.expected_date else "",
+            )
+        )
+    return data
+
+
+def bulk_data(db, lines, **extra) -> dict:
+    return {
+        "selected": [str(line.id) for line in lines],
+        "bulk.reason_class": "external",
+        "bulk.sub_reason_id": str(reason_id(db, "品质问题")),
+        "bulk.expected_date": "2026-12-15",
+        "bulk.comment": "客户质检未完成",
+        "bulk.estimated_recoverable": "",
+        "bulk.amount_mode": "percent",
+        "op": "apply",
+        **extra,
+    }
+
+
+def test_bulk_answer_with_blank_amount_gives_each_line_its_own(app, db, many):
+    """A blank bulk amount fails no line: each keeps its answered amount or gets its own
+    outstanding, while reason, date and comment apply to every ticked line."""
+    client = client_for(app, many["collector"])
+    url = f"/admin/confirmation_form/answer/{many['form']}"
+    lines = lines_of(db, many["form"])
+    response = post(client, url, {**page_values(db, many["form"]), **bulk_data(db, lines)})
+    assert response.status_code == 303, response.get_data(as_text=True)[-2000:]
+    lines = lines_of(db, many["form"])
+    assert len(lines) == 40
+    assert lines[0].estimated_recoverable == Decimal("123.45")  # left as already answered
+    assert all(line.estimated_recoverable == line.outstanding_at_close for line in lines[1:])
+    assert len({line.estimated_recoverable for line in lines}) == 40  # never one copied amount
+    assert all(line.sub_reason.label == "品质问题" for line in lines)
+    assert all(line.expected_date == date(2026, 12, 15) for line in lines)
+    assert all(line.comment == "客户质检未完成" for line in lines)
+
+
+def test_bulk_percentage_applies_to_each_lines_own_outstanding(app, db, many):
+    """A percentage gives each ticked line that share of its own outstanding, to the fen."""
+    client = client_for(app, many["collector"])
+    url = f"/admin/confirmation_form/answer/{many['form']}"
+    lines = lines_of(db, many["form"])[:10]
+    extra = {"bulk.estimated_recoverable": "50%"}
+    assert post(client, url, bulk_data(db, lines, **extra)).status_code == 303
+    for line in lines_of(db, many["form"])[:10]:
+        half = (line.outstanding_at_close / 2).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        assert line.estimated_recoverable == half
+
+
+def test_bulk_amount_over_a_lines_outstanding_is_refused_naming_it(app, db, cycle):
+    """A bulk amount larger than one ticked line's outstanding refuses that line by its
+    document number, in Chinese, and saves nothing (all or nothing); the typed box is kept."""
+    client = client_for(app, cycle["collector"])
+    url = f"/admin/confirmation_form/answer/{cycle['form']}"
+    lines = lines_of(db, cycle["form"])  # INV-A1 120,000.00 and INV-A3 30,000.00
+    extra = {"bulk.estimated_recoverable": "50,000", "bulk.amount_mode": "amount"}
+    response = post(client, url, bulk_data(db, lines, **extra))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    small = next(line for line in lines if line.receivable.doc_no == "INV-A3")
+    assert f'id="line-{small.id}-error"' in html and "INV-A3" in html
+    assert "超过本行未收余额" in html and "未保存" in html
+    big = next(line for line in lines if line.receivable.doc_no == "INV-A1")
+    assert f'id="line-{big.id}-error"' not in html  # 50,000 fits INV-A1: not refused
+    assert 'value="50,000"' in html and "checked" in html
+    assert all(line.reason_class is None for line in lines_of(db, cycle["form"]))
+
+
+def test_bulk_with_nothing_ticked_or_a_bad_amount_is_refused(app, db, cycle):
+    """Nothing ticked, or a percentage over 100, is refused with a Chinese reason."""
+    client = client_for(app, cycle["collector"])
+    url = f"/admin/confirmation_form/answer/{cycle['form']}"
+    lines = lines_of(db, cycle["form"])
+    response = post(client, url, {**bulk_data(db, lines), "selected": []})
+    assert response.status_code == 400 and "请勾选" in response.get_data(as_text=True)
+    response = post(client, url, bulk_data(db, lines, **{"bulk.estimated_recoverable": "120"}))
+    assert response.status_code == 400 and "0 到 100" in response.get_data(as_text=True)
+    assert all(line.reason_class is None for line in lines_of(db, cycle["form"]))
+
+
+def test_answer_page_with_the_bulk_box_renders_in_chinese(app, db, cycle):
+    """The answer page, bulk box included, reads in Chinese for a collector."""
+    client = client_for(app, cycle["collector"])
+    html = client.get(f"/admin/confirmation_form/answer/{cycle['form']}").get_data(as_text=True)
+    assert "批量反馈多行" in html and "占各行未收余额的百分比" in html
+    assert "留空：各行保留已填金额，否则为其未收余额。" in html
+    for english in ("Answer many lines at once", "percent of each line", "blank: each line"):
+        assert english not in html

@@ -153,7 +153,7 @@ class StorySteps:
             DocumentType.RECONCILIATION,
             "双方核对一致的往来对账单（演示材料）。",
         )
-        cases.start_work(self.session, case)
+        cases.start_work(self.session, case, override_reason="对账单已到，其余材料随后补交")
         for offset, kind, result in (
             (12, ActionKind.PHONE, "客户财务称资金链断裂，无力偿还"),
             (40, ActionKind.DEMAND_LETTER, "寄送催款函，客户签收后未回复"),
