@@ -73,7 +73,7 @@ def result_summary(result: dict | None) -> str:
             if isinstance(value, bool):
                 value = _("Yes") if value else _("No")
             elif isinstance(value, list):
-                value = "、".join(str(v) for v in value) or "—"
+                value = len(value)  # e.g. the customers put on the watch list: how many
             parts.append(f"{label} {value}")
     return "，".join(parts)
 

@@ -149,6 +149,9 @@ def _list_formatter(view, value, name=None):
 
 
 def _date_formatter(view, value, name=None):
+    # A datetime is a date too, and Flask-Admin takes the first formatter whose type matches.
+    if isinstance(value, datetime):
+        return _datetime_formatter(view, value, name)
     return value.isoformat()
 
 

@@ -55,3 +55,28 @@ def test_audit_log_shows_action_labels(client, login_as, db):
     text = _text(client.get("/admin/audit_log/"))
     assert "登录" in text
     assert not re.search(r"\blogin\b", text)
+
+
+def test_list_timestamps_are_shanghai_time_to_the_minute(client, login_as, db):
+    """A timestamp column in a list reads 2026-11-30 23:22 (Shanghai), not ISO with seconds and a
+    zone (a datetime is also a date, which Flask-Admin formatted first)."""
+    from datetime import UTC, datetime
+
+    from backoffice.models import JobRun
+    from backoffice.models.job import JobStatus
+
+    db.session.add(
+        JobRun(
+            rq_job_id="t-1",
+            name="verify_audit_chain",
+            status=JobStatus.FINISHED,
+            enqueued_at=datetime(2026, 11, 30, 15, 22, 19, 652789, tzinfo=UTC),
+            result={"watch_listed": [1, 5, 6]},
+        )
+    )
+    db.session.commit()
+    login_as("admin")
+    text = _text(client.get("/admin/job_run/"))
+    assert "2026-11-30 23:22" in text
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", text)
+    assert not re.search(r"\d{2}:\d{2}:\d{2}", text)

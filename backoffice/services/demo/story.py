@@ -306,8 +306,12 @@ class StorySteps:
     def confirmation_rounds(self) -> None:
         """Art.12–15: last month's forms answered, submitted and routed; this month's round
         answered in part, submitted, routed or not yet touched, unit by unit."""
-        this_month = self.today.replace(day=1) - timedelta(days=1)
-        last_month = this_month.replace(day=1) - timedelta(days=1)
+        # A period is named by the month it is dispatched in (as of the previous month's close,
+        # Art.12), as the scheduler names it: this month's, once its dispatch day has come.
+        this_month = self.today.replace(day=1)
+        if self.today < monthly.plan(self.session, f"{this_month:%Y-%m}").dispatch_date:
+            this_month = (this_month - timedelta(days=1)).replace(day=1)
+        last_month = (this_month - timedelta(days=1)).replace(day=1)
         for period, states in (
             (f"{last_month:%Y-%m}", ("routed",) * len(self.units)),
             (f"{this_month:%Y-%m}", ("partly", "submitted", "routed", "issued", "issued")),
