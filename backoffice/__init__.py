@@ -130,7 +130,11 @@ def _select_locale() -> str | None:
 
 
 def _init_login(app: Flask) -> None:
+    from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
+
     from backoffice.models.user import User
+    from backoffice.services import ledger_cache
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -139,13 +143,27 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(token: str) -> User | None:
+        """The session's user, read afresh on every request (a deactivation, a removed role or
+        a new unit takes effect on the next request) in ONE statement: the user, their roles
+        and units, and the ledger version the request's cached figures and settings key on."""
         try:
             user_id, version = (int(part) for part in token.split(":", 1))
         except ValueError:
             return None
-        user = db.session.get(User, user_id)
-        if user is None or not user.is_active or user.session_version != version:
+        stmt = (
+            select(User, ledger_cache.version_column())
+            .where(User.id == user_id)
+            .options(joinedload(User.roles), joinedload(User.sales_units))
+            # Never an identity-map copy: roles and units are those in the database now.
+            .execution_options(populate_existing=True)
+        )
+        row = db.session.execute(stmt).unique().first()
+        if row is None:
             return None
+        user, ledger_version = row
+        if not user.is_active or user.session_version != version:
+            return None
+        ledger_cache.remember_version(ledger_version)
         return user
 
 

@@ -30,7 +30,7 @@ from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from backoffice.models.base import CENT, LabeledEnum, Money, _l
 from backoffice.models.case import CaseStatus, CollectionCase, Litigation
 from backoffice.models.receivable import Contract, PenaltyKind, Receivable
-from backoffice.models.setting import Setting
+from backoffice.services import ledger_cache
 
 ZERO = Decimal("0.00")
 
@@ -117,12 +117,13 @@ class DebtClassRules:
 def debt_class_rules(session) -> DebtClassRules:
     """The configured rules (Setting ``debt_classes``), falling back to the SPEC defaults.
 
-    Read-only; a partial setting overrides only the keys it names.
+    Read-only; a partial setting overrides only the keys it names. Within a request the
+    setting comes from the settings snapshot of the ledger version (``ledger_cache.setting``).
     """
-    row = session.get(Setting, DEBT_CLASS_SETTING)
+    stored = ledger_cache.setting(session, DEBT_CLASS_SETTING)
     value = dict(DEFAULT_DEBT_CLASSES)
-    if row is not None and isinstance(row.value, dict):
-        value.update(row.value)
+    if isinstance(stored, dict):
+        value.update(stored)
     attention = int(value["attention_max_months"])
     overdue = int(value["overdue_max_months"])
     if not 0 <= attention <= overdue:

@@ -25,7 +25,7 @@ from backoffice.models.customer import (
     FinancialStatus,
 )
 from backoffice.models.receivable import Receivable, ReceivableStatus
-from backoffice.models.setting import Setting
+from backoffice.services import ledger_cache
 from backoffice.services.formatting import format_money
 
 ZERO = Decimal("0.00")
@@ -154,10 +154,10 @@ def set_financial_status(
 
 
 def flag_overdue_days(session: Session) -> int:
-    row = session.get(Setting, FLAG_SETTING)
-    if row is None or row.value in (None, ""):
+    value = ledger_cache.setting(session, FLAG_SETTING)  # a request's snapshot, if it has one
+    if value in (None, ""):
         return DEFAULT_FLAG_OVERDUE_DAYS
-    return int(row.value)
+    return int(value)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from wtforms.fields import Choice, SelectChoice
 
 from backoffice.extensions import db
 from backoffice.labels import column_labels_for, label
+from backoffice.memo import per_request
 from backoffice.menus import in_menu
 from backoffice.models.audit import AuditAction
 from backoffice.models.base import LabeledEnum
@@ -342,7 +343,13 @@ class SecuredModelView(GovernedDoors, ExportMixin, ModelView):
     def allowed(self, action: Action | str) -> bool:
         if not has_request_context():
             return True  # Flask-Admin builds its caches at start-up: allow, check per request
-        return can(current_user, self.resource, action)
+        # Once per request and (resource, action): the menu alone asked 107 times for 46 views.
+        # The user is loaded afresh by each request and login and logout answer with a redirect,
+        # so a role change takes effect on the next request, as before.
+        return per_request(
+            ("can", self.resource, Action(action)),
+            lambda: can(current_user._get_current_object(), self.resource, action),
+        )
 
     @property
     def can_export(self) -> bool:  # type: ignore[override]
@@ -352,8 +359,12 @@ class SecuredModelView(GovernedDoors, ExportMixin, ModelView):
         return current_user.is_authenticated and self.allowed(Action.VIEW)
 
     def is_visible(self) -> bool:
-        # The menu shows the role's daily lists; the rest is on the "All records" page.
-        return self.is_accessible() and in_menu(current_user, self.endpoint)
+        # The menu shows the role's daily lists; the rest is on the "All records" page. The
+        # menu asks each entry three or four times per page: answer once per request.
+        return per_request(
+            ("visible", self.endpoint),
+            lambda: self.is_accessible() and in_menu(current_user, self.endpoint),
+        )
 
     def _handle_view(self, name, **kwargs):
         action = ENDPOINT_ACTIONS.get(name, Action.VIEW)

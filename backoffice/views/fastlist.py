@@ -131,7 +131,9 @@ class FastListMixin:
         for relation in self._auto_joins:
             rows_query = rows_query.options(joinedload(relation))
         # Views with SQL-computed columns (aging, penalty) select them with the page's rows.
-        extra = self.computed_columns() if hasattr(self, "computed_columns") else {}
+        extra = (
+            self.request_computed_columns() if hasattr(self, "request_computed_columns") else {}
+        )
         if extra:
             rows_query = rows_query.add_columns(*extra.values())
         by_id = {}

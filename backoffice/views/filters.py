@@ -13,11 +13,17 @@ from flask_admin.contrib.sqla.filters import FilterEqual
 from sqlalchemy import select
 
 from backoffice.extensions import db
-from backoffice.permissions import scope_filter
+from backoffice.permissions import scope_filter, unit_restricted
+from backoffice.services import ledger_cache
 
 #: Related tables small enough to list whole in a filter's choice list.
 SMALL_TABLES = frozenset({"sales_unit", "company", "user", "role"})
 MAX_OPTIONS = 500
+
+
+def _owned(model: type) -> bool:
+    """Whether ``model``'s scope depends on more than company and units (owner or parent)."""
+    return bool(getattr(model, "__scope_owner__", None) or getattr(model, "__scope_parent__", None))
 
 
 class RelatedFilter(FilterEqual):
@@ -28,7 +34,21 @@ class RelatedFilter(FilterEqual):
         self.target = target
 
     def scoped_options(self, user: Any) -> list[tuple[str, str]]:
-        """The related records the user may see, by name (read per request)."""
+        """The related records the user may see, by name.
+
+        Units and companies are ledger tables: their list is kept per scope for as long as the
+        ledger version lasts (a new or renamed unit is a ledger change). Users and roles are
+        read on every request (a role's name follows the user's language).
+        """
+        table = self.target.__tablename__
+        if table not in ledger_cache.LEDGER_TABLES or _owned(self.target):
+            return self._read_options(user)
+        # What ``scope_filter`` reads about the user for a table without owner or parent.
+        units = tuple(sorted(user.unit_ids)) if unit_restricted(user) else None
+        key = ("filter_options", table, user.company_id, units)
+        return list(ledger_cache.cached(db.session, key, None, lambda: self._read_options(user)))
+
+    def _read_options(self, user: Any) -> list[tuple[str, str]]:
         rows = db.session.scalars(
             select(self.target).where(scope_filter(self.target, user)).limit(MAX_OPTIONS)
         ).all()

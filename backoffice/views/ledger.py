@@ -26,6 +26,7 @@ from wtforms.validators import DataRequired, Length
 from wtforms.validators import Optional as OptionalValidator
 
 from backoffice.extensions import db
+from backoffice.memo import per_request
 from backoffice.models.customer import CreditEvent, CreditRating, FinancialStatus
 from backoffice.models.receivable import Receivable
 from backoffice.permissions import Action
@@ -53,11 +54,16 @@ class ComputedColumnsMixin:
     def computed_columns(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    def request_computed_columns(self) -> dict[str, Any]:
+        """``computed_columns()``, built once per request: the page query and the query of its
+        rows (``FastListMixin``) share them, where each used to build its own (issue 13)."""
+        return per_request(("computed_columns", self.endpoint), self.computed_columns)
+
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         count, query = super().get_list(  # type: ignore[misc]
             page, sort_column, sort_desc, search, filters, execute=False, page_size=page_size
         )
-        columns = self.computed_columns()
+        columns = self.request_computed_columns()
         query = query.add_columns(*columns.values())
         if not execute:
             return count, query
