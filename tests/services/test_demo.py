@@ -194,6 +194,21 @@ class TestFullDemo:
         }
         assert audit.verify_chain(db.session) == []
 
+    def test_seeding_leaves_planner_statistics(self, full_demo):
+        """The demo ends with ANALYZE, so the planner has statistics for the fresh tables."""
+        from sqlalchemy import text
+
+        db = full_demo
+        if db.engine.dialect.name == "sqlite":
+            stats = db.session.scalar(
+                text("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'receivable'")
+            )
+        else:
+            stats = db.session.scalar(
+                text("SELECT count(*) FROM pg_stats WHERE tablename = 'receivable'")
+            )
+        assert stats > 0
+
     def test_compulsory_cases_are_for_debts_over_six_months(self, full_demo):
         """Each compulsory case links only receivables of its customer overdue over 6 months."""
         db = full_demo
