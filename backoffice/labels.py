@@ -155,6 +155,8 @@ LABELS: dict[str, Any] = {
     "issue_date": _l("Issue date"),
     "issued_on": _l("Issued on"),
     "items": _l("Items"),
+    # An archive manifest's "record" section: the archived record itself.
+    "record": _l("Archive"),
     "judgment": _l("Judgment"),
     "judgment_on": _l("Judgment on"),
     "key": _l("Key"),
