@@ -304,6 +304,7 @@ LABELS: dict[str, Any] = {
 #: summary): one name per table, never the table name itself.
 RECORD_LABELS: dict[str, Any] = {
     "approval_decision": _l("Approval decision"),
+    "audit_checkpoint": _l("Audit checkpoint"),
     "case_cost": _l("Case cost"),
     "case_member": _l("Case member"),
     "case_receivable": _l("Receivable in the case"),
