@@ -66,3 +66,19 @@ def test_archive_manifest_rows_are_named_in_words(client, login_as, db):
     assert cells and not {"record", "document", "case", "writeoff"} & set(cells)
     assert "案件记录" in cells and "证据材料" in cells
     assert "<td>collection_action</td>" not in page and "催收记录 #" in page
+
+
+def test_import_batch_details_link_the_report_instead_of_its_json(client, login_as, db):
+    """An import's details page links its result page rather than dumping the stored report."""
+    from backoffice.models.receivable import ImportBatch, ImportKind, ImportStatus
+
+    user = login_as("finance")
+    batch = ImportBatch(
+        kind=ImportKind.RECEIVABLES, filename="应收.xlsx", sha256="0" * 64, user_id=user.id,
+        status=ImportStatus.APPLIED, report={"options": {"company": "HRZG"}, "fatal": None},
+    )  # fmt: skip
+    db.session.add(batch)
+    db.session.commit()
+    page = client.get(f"/admin/import_batch/details/?id={batch.id}").get_data(as_text=True)
+    assert f'href="/admin/import/{batch.id}/result/"' in page
+    assert "Options" not in page and "fatal" not in page.lower()
