@@ -225,7 +225,8 @@ def test_legal_uploads_downloads_and_generates_a_letter(demo, browser, tmp_path)
     form.find_element(By.ID, "files").send_keys(str(source))
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     t.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".alert-success"))
-    t.check("evidence-uploaded")
+    page = t.check("evidence-uploaded")
+    assert "45 B" in page and " KB" in page  # sizes read as sizes, not a count of bytes
     link = browser.find_element(By.CSS_SELECTOR, "#evidence-documents a[href$='/download']")
     got = t.session().get(link.get_attribute("href"), timeout=30)
     assert got.status_code == 200 and got.content.startswith(b"%PDF"), got.status_code
