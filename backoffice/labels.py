@@ -155,6 +155,8 @@ LABELS: dict[str, Any] = {
     "issue_date": _l("Issue date"),
     "issued_on": _l("Issued on"),
     "items": _l("Items"),
+    # An archive manifest's "record" section: the archived record itself.
+    "record": _l("Archive"),
     "judgment": _l("Judgment"),
     "judgment_on": _l("Judgment on"),
     "key": _l("Key"),
@@ -302,6 +304,7 @@ LABELS: dict[str, Any] = {
 #: summary): one name per table, never the table name itself.
 RECORD_LABELS: dict[str, Any] = {
     "approval_decision": _l("Approval decision"),
+    "audit_checkpoint": _l("Audit checkpoint"),
     "case_cost": _l("Case cost"),
     "case_member": _l("Case member"),
     "case_receivable": _l("Receivable in the case"),

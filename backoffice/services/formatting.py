@@ -33,3 +33,26 @@ def local_datetime(value: datetime | None) -> str:
 def format_percent(value: Decimal | float | None) -> str:
     """A ratio as a percentage with one decimal (0.1234 → 12.3%); — when there is none."""
     return "—" if value is None else f"{Decimal(value) * 100:.1f}%"
+
+
+def readable_value(value, label_of, yes: str, no: str) -> str:
+    """A stored JSON value (an audit entry's before/after, a manifest) as people read it:
+    field labels, 是/否, Shanghai time to the minute, — for nothing; never a Python repr."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return yes if value else no
+    if isinstance(value, dict):
+        return "；".join(
+            f"{label_of(str(k))}：{readable_value(v, label_of, yes, no)}" for k, v in value.items()
+        )
+    if isinstance(value, list | tuple):
+        inner = "、".join(readable_value(v, label_of, yes, no) for v in value)
+        return f"［{inner}］" if any(isinstance(v, dict) for v in value) else inner
+    if isinstance(value, str) and len(value) >= 16 and value[4] == "-" and value[10] in "T ":
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return local_datetime(moment) if moment.tzinfo else moment.strftime("%Y-%m-%d %H:%M")
+    return str(value)

@@ -162,13 +162,21 @@ def _datetime_formatter(view, value, name=None):
     return local_datetime(value)
 
 
+def _mapping_formatter(view, value, name=None):
+    from backoffice.services.formatting import readable_value
+
+    return readable_value(value, label, _("Yes"), _("No"))
+
+
 TYPE_FORMATTERS = {
     Decimal: _money_formatter,
     bool: _bool_formatter,
     list: _list_formatter,
+    dict: _mapping_formatter,
     LabeledEnum: _enum_formatter,
-    date: _date_formatter,
+    # datetime before date: Flask-Admin takes the first isinstance match, and a datetime is a date.
     datetime: _datetime_formatter,
+    date: _date_formatter,
     type(None): lambda view, value, name=None: "",
 }
 # Exports keep amounts and dates typed: the writers (services/export.py) format and neutralise.

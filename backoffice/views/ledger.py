@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy import false
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
@@ -459,6 +460,12 @@ class ImportBatchView(SecuredModelView):
     )
     column_filters = ("kind", "status")
     column_default_sort = ("created_at", True)
+    # The stored report is the importer's JSON; people read it on the import's result page.
+    column_formatters_detail = {
+        "report": lambda v, c, m, n: Markup('<a href="{}">{}</a>').format(
+            url_for("imports.result", batch_id=m.id), _("Result page")
+        ),
+    }
 
 
 class ColumnMappingView(SecuredModelView):

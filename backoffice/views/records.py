@@ -22,6 +22,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from backoffice.extensions import db
+from backoffice.labels import LABELS, RECORD_LABELS, record_label
 from backoffice.models.archive import ArchiveItem, ArchiveRecord
 from backoffice.models.audit import AuditAction
 from backoffice.permissions import Action
@@ -89,11 +90,14 @@ class ArchiveRecordView(FastListMixin, ReadOnlyView):
         )
 
     def _file_page(self, record: ArchiveRecord, problems=None, status: int = 200):
+        items = self._items(record)
         return (
             self.render(
                 "admin/archive_file.html",
                 record=record,
-                items=self._items(record),
+                items=items,
+                # Each row named in words (证据材料, 催收记录 #20), as the summary PDF names it.
+                words={row.seq: row for row in archive.summary_rows(items)},
                 problems=problems,
                 may_download=self.allowed(Action.DOWNLOAD),
                 may_verify=self.allowed(Action.VERIFY),
@@ -275,10 +279,21 @@ def _audit_action(view, context, model, name):
         return model.action
 
 
+def _audit_entity(view, context, model, name):
+    """What kind of record the entry is about, in words (用户, 清收案件…): the record's label,
+    else its menu name; a name this version does not know stays as stored."""
+    if model.entity in RECORD_LABELS or model.entity in LABELS:
+        return record_label(model.entity)
+    from backoffice.views import REGISTRY  # the registry imports this module
+
+    menu = {entry.endpoint: entry.name for entry in REGISTRY}
+    return menu.get(model.entity, model.entity)
+
+
 class AuditLogView(ReadOnlyView):
     column_list = ("seq", "at", "actor", "action", "entity", "entity_id", "ip", "detail")
-    column_formatters = {"action": _audit_action}
-    column_formatters_detail = {"action": _audit_action}
+    column_formatters = {"action": _audit_action, "entity": _audit_entity}
+    column_formatters_detail = {"action": _audit_action, "entity": _audit_entity}
     column_searchable_list = ("actor", "entity", "entity_id")
     column_filters = ("action", "entity", "at", "actor")
     column_default_sort = ("seq", True)
