@@ -27,6 +27,7 @@ from wtforms.validators import DataRequired, Length
 from wtforms.validators import Optional as OptionalValidator
 
 from backoffice.extensions import db
+from backoffice.governance import RULE_FIELDS
 from backoffice.memo import per_request
 from backoffice.models.customer import CreditEvent, CreditRating, FinancialStatus
 from backoffice.models.receivable import Receivable
@@ -169,17 +170,9 @@ class CustomerView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
     )
     column_sortable_list = ("erp_code", "name", "credit_limit")
     column_default_sort = ("id", True)
-    # Credit controls change only on the credit page, so each change keeps its reason (Art.10).
-    form_excluded_columns = (
-        "created_at",
-        "updated_at",
-        "credit_events",
-        "credit_rating",
-        "credit_limit",
-        "shipment_hold",
-        "shipment_hold_reason",
-        "financial_status",
-    )
+    # Credit controls change only on the credit page, so each change keeps its reason (Art.10):
+    # the governance table names them once.
+    form_excluded_columns = ("created_at", "updated_at", *sorted(RULE_FIELDS["customer"]))
 
     def on_model_change(self, form, model, is_created):
         ledger_rules.check_customer_move(db.session, model)  # Art.16, 21

@@ -195,7 +195,7 @@ def test_collector_answers_confirmation_lines(demo, browser):
     Select(browser.find_element(By.ID, "bulk.reason_class")).select_by_value("external")
     reasons = Select(browser.find_element(By.ID, "bulk.sub_reason_id"))
     reasons.select_by_index(1)
-    browser.find_element(By.ID, "bulk.estimated_recoverable").send_keys("1000")
+    # The amount is left blank: each line keeps its own (its outstanding), as collectors do.
     expected = (date.today() + timedelta(days=30)).isoformat()
     _set(browser, browser.find_element(By.ID, "bulk.expected_date"), expected)
     browser.find_element(By.CSS_SELECTOR, "button[value=apply]").click()
