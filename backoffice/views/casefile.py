@@ -1,6 +1,7 @@
 """The case file (案件档案) and the lifecycle of a collection case in the browser (SPEC §3.3).
 
-Mixed into ``CollectionCaseView`` (``backoffice/views/cases.py``):
+Mixed into ``CollectionCaseView`` (``backoffice/views/cases.py``) with the lifecycle endpoints
+(``casefile_work.py``) and the letters (``casefile_letters.py``):
 
 - ``/admin/collection_case/file/<id>``: one page per case with everything on a timeline —
   receivables and what is still open, members, collection actions, promises to pay (judged
@@ -25,13 +26,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 
 from backoffice.extensions import db
 from backoffice.models.audit import AuditAction
@@ -52,19 +52,15 @@ from backoffice.models.case import (
     RepaymentPlan,
     Strategy,
 )
-from backoffice.models.customer import Customer
 from backoffice.models.evidence import DocumentType, EvidenceDocument
-from backoffice.models.receivable import Receivable, ReceivableStatus
+from backoffice.models.receivable import Receivable
 from backoffice.models.user import User
 from backoffice.permissions import Action, can, scope_filter
-from backoffice.services import audit, cases, evidence
-from backoffice.services.amounts import read_amount
+from backoffice.services import audit, cases
 from backoffice.services.audit import SealedError
 from backoffice.services.formatting import format_money
-from backoffice.services.pdf import PdfError, render_pdf
 from backoffice.services.transitions import StaleStateError
-from backoffice.views.base import attachment, deny
-from backoffice.views.confirmation import send_stored
+from backoffice.views.base import deny
 
 RESOURCE = "collection_case"
 PDF = "application/pdf"
@@ -362,324 +358,8 @@ class CaseFilePages:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    @expose("/apply/", methods=("GET", "POST"))
-    def apply_view(self):
-        """Art.16 (4): a collector applies in writing for a customer's overdue debt (Annex 2).
-        POST creates the case in status ``applied`` and opens the team lead's review task."""
-        self._require(Action.APPLY)
-        if request.method == "GET":
-            return self._apply_page()
-        customer = db.session.scalar(
-            select(Customer)
-            .where(Customer.id == request.form.get("customer_id", type=int))
-            .where(scope_filter(Customer, current_user))
-        )
-        if customer is None:
-            abort(404)
-        reason = (request.form.get("reason") or "").strip()
-        try:
-            case = cases.apply(db.session, customer.id, current_user.id, reason, today())
-            db.session.commit()
-        except cases.CaseError as exc:
-            return self._refused(None, f"apply customer={customer.id}", str(exc))
-        except IntegrityError:
-            # The one-open-case key caught a case opened meanwhile (an escalation run).
-            message = _("this customer already has an open case")
-            return self._refused(None, f"apply customer={customer.id}", message)
-        flash(_("Application %(no)s submitted to the team lead.", no=case.case_no), "success")
-        return self._back(case)
 
-    def _apply_page(self, status: int = 200):
-        # Customers in the user's scope with overdue open receivables and no open case.
-        on = today()
-        overdue = (
-            select(Receivable.customer_id)
-            .where(
-                Receivable.status == ReceivableStatus.OPEN,
-                Receivable.outstanding > 0,
-                Receivable.due_date < on,
-            )
-            .distinct()
-        )
-        open_cases = select(CollectionCase.customer_id).where(CollectionCase.status.in_(cases.OPEN))
-        customers = db.session.scalars(
-            select(Customer)
-            .where(scope_filter(Customer, current_user))
-            .where(Customer.id.in_(overdue), Customer.id.not_in(open_cases))
-            .order_by(Customer.name)
-            .limit(500)
-        ).all()
-        return (
-            self.render(
-                "admin/case_apply.html",
-                customers=customers,
-                chosen=request.values.get("customer_id", type=int),
-                reason=request.form.get("reason", ""),
-            ),
-            status,
-        )
-
-    @expose("/file/<int:case_id>/accept", methods=("POST",))
-    def accept_view(self, case_id: int):
-        """The team accepts an application: the case is filed with its notice and checklist."""
-        self._require(Action.APPROVE)
-        case = self._case(case_id)
-        refused = self._run(
-            case,
-            "accept",
-            CaseStatus.FILED,
-            lambda: cases.accept(db.session, case, current_user.id, today()),
-        )
-        if refused is not None:
-            return refused
-        flash(_("Case %(no)s accepted and filed.", no=case.case_no), "success")
-        return self._back(case)
-
-    @expose("/file/<int:case_id>/refuse", methods=("POST",))
-    def refuse_view(self, case_id: int):
-        """The team refuses an application, with its reason; the unit keeps the debt."""
-        self._require(Action.APPROVE)
-        case = self._case(case_id)
-        reason = (request.form.get("reason") or "").strip()
-        refused = self._run(
-            case,
-            "refuse",
-            CaseStatus.REFUSED,
-            lambda: cases.refuse(db.session, case, current_user.id, reason),
-        )
-        if refused is not None:
-            return refused
-        flash(_("Application %(no)s refused.", no=case.case_no), "success")
-        return self._back(case)
-
-    @expose("/file/<int:case_id>/start", methods=("POST",))
-    def start_view(self, case_id: int):
-        """The documents are in (Art.17): collection work starts; with documents missing only
-        with an override reason (``override_reason``), which the service records."""
-        self._require(Action.EDIT)
-        case = self._case(case_id)
-        reason = request.form.get("override_reason") or None
-        refused = self._run(
-            case,
-            "start",
-            CaseStatus.IN_PROGRESS,
-            lambda: cases.start_work(db.session, case, override_reason=reason),
-        )
-        if refused is not None:
-            return refused
-        flash(_("Work on case %(no)s started.", no=case.case_no), "success")
-        return self._back(case)
-
-    @expose("/file/<int:case_id>/close", methods=("POST",))
-    def close_view(self, case_id: int):
-        """Art.21: close with an outcome (collected in full, or hard to collect and why)."""
-        self._require(Action.CLOSE)
-        case = self._case(case_id)
-        outcome = request.form.get("outcome") or None
-        if outcome is not None and outcome not in {o.value for o in CaseOutcome}:
-            return self._refused(case, "close", _("Choose an outcome from the list."), 400)
-        note = request.form.get("note")
-        refused = self._run(
-            case,
-            "close",
-            CaseStatus.CLOSED if outcome else None,
-            lambda: cases.close(db.session, case, current_user.id, outcome, note, today()),
-        )
-        if refused is not None:
-            return refused
-        flash(_("Case %(no)s closed.", no=case.case_no), "success")
-        return self._back(case)
-
-    @expose("/file/<int:case_id>/strategy", methods=("POST",))
-    def strategy_view(self, case_id: int):
-        """Art.23: override the suggested strategy, with a reason."""
-        self._require(Action.EDIT)
-        case = self._case(case_id)
-        strategy = request.form.get("strategy") or ""
-        if strategy not in {s.value for s in Strategy}:
-            return self._refused(case, "strategy", _("Choose a strategy from the list."), 400)
-        if case.status not in cases.OPEN:
-            return self._refused(
-                case, "strategy", _("A case that is %(now)s cannot change.", now=case.status.label)
-            )
-        reason = request.form.get("reason") or ""
-        refused = self._run(
-            case, "strategy", None, lambda: cases.override_strategy(case, strategy, reason)
-        )
-        if refused is not None:
-            return refused
-        flash(_("Strategy changed."), "success")
-        return self._back(case)
-
-    # -- parts of the case -------------------------------------------------------------------------
-
-    def _open_case_for(self, case_id: int, resource: str, op: str):
-        """The case, if ``resource`` may be created by the user and the case is open."""
-        self._require(Action.VIEW)
-        self._require(Action.CREATE, resource)
-        case = self._case(case_id)
-        if case.status not in cases.OPEN or case.sealed_at is not None:
-            return case, self._refused(
-                case, op, _("A case that is %(now)s cannot change.", now=case.status.label)
-            )
-        return case, None
-
-    @expose("/file/<int:case_id>/action", methods=("POST",))
-    def add_action_view(self, case_id: int):
-        """Record a collection action (date, person, result)."""
-        case, refused = self._open_case_for(case_id, "collection_action", "add action")
-        if refused is not None:
-            return refused
-        kind = request.form.get("kind") or ""
-        on = _parse_date(request.form.get("on")) or today()
-        if kind not in {k.value for k in ActionKind}:
-            return self._refused(case, "add action", _("Choose a kind of action."), 400)
-        if on > today():
-            return self._refused(case, "add action", _("The date cannot be in the future."), 400)
-        db.session.add(
-            CollectionAction(
-                case_id=case.id,
-                kind=ActionKind(kind),
-                on=on,
-                user_id=current_user.id,
-                result=(request.form.get("result") or "").strip() or None,
-            )
-        )
-        db.session.commit()
-        flash(_("Collection action recorded."), "success")
-        return self._back(case)
-
-    @expose("/file/<int:case_id>/promise", methods=("POST",))
-    def add_promise_view(self, case_id: int):
-        """Record a promise to pay: the amount and the date it is due."""
-        case, refused = self._open_case_for(case_id, "payment_promise", "add promise")
-        if refused is not None:
-            return refused
-        try:  # the import's amount grammar and maximum (issue 10 items 13-14)
-            amount = read_amount(request.form.get("amount"))
-        except ValueError as exc:
-            return self._refused(case, "add promise", str(exc), 400)
-        if amount is None:
-            return self._refused(case, "add promise", _("Enter an amount above zero."), 400)
-        due = _parse_date(request.form.get("due_on"))
-        promised = _parse_date(request.form.get("promised_on")) or today()
-        if amount <= 0:
-            return self._refused(case, "add promise", _("Enter an amount above zero."), 400)
-        if due is None or due < promised:
-            return self._refused(
-                case, "add promise", _("The due date must be on or after the promise."), 400
-            )
-        db.session.add(
-            PaymentPromise(
-                case_id=case.id,
-                promised_on=promised,
-                amount=amount,
-                due_on=due,
-                note=(request.form.get("note") or "").strip() or None,
-            )
-        )
-        db.session.commit()
-        flash(_("Promise to pay recorded."), "success")
-        return self._back(case)
-
-    @expose("/file/<int:case_id>/member", methods=("POST",))
-    def add_member_view(self, case_id: int):
-        """Add a member to the case's team (Art.6), once per person."""
-        case, refused = self._open_case_for(case_id, "case_member", "add member")
-        if refused is not None:
-            return refused
-        user = db.session.get(User, request.form.get("user_id", type=int) or 0)
-        if user is None or not user.is_active or user.company_id not in (None, case.company_id):
-            return self._refused(case, "add member", _("Choose a person."), 400)
-        if any(m.user_id == user.id for m in case.members):
-            return self._refused(
-                case, "add member", _("%(name)s is already a member.", name=user.display_name)
-            )
-        duty = (request.form.get("duty") or "").strip()[:100] or None
-        db.session.add(CaseMember(case_id=case.id, user_id=user.id, duty=duty))
-        db.session.commit()
-        flash(_("%(name)s added to the case.", name=user.display_name), "success")
-        return self._back(case)
-
-    # -- documents -------------------------------------------------------------------------------
-
-    @expose("/file/<int:case_id>/filing-notice.pdf")
-    def filing_notice_view(self, case_id: int):
-        """The filing notice (Annex 2) as stored at filing; a DOWNLOAD audit entry."""
-        self._require(Action.VIEW)
-        case = self._case(case_id)
-        return send_stored(
-            case.filing_notice_key, f"逾期清收立案书-{case.case_no}.pdf", PDF, RESOURCE, case.id
-        )
-
-    @expose("/file/<int:case_id>/letter/<kind>", methods=("POST",))
-    def letter_view(self, case_id: int, kind: str):
-        """A demand letter or lawyer's letter as a PDF, with the open documents and a deadline.
-        Records a ``CollectionAction`` of that kind (each generation is one more letter)."""
-        if kind not in LETTERS:
-            abort(404)
-        case, refused = self._open_case_for(case_id, "collection_action", f"letter {kind}")
-        if refused is not None:
-            return refused
-        template, action_kind, title = LETTERS[kind]
-        deadline = _parse_date(request.form.get("deadline")) or today() + timedelta(
-            days=LETTER_DAYS
-        )
-        if deadline <= today():
-            return self._refused(
-                case, f"letter {kind}", _("The deadline must be after today."), 400
-            )
-        receivables = db.session.scalars(
-            select(Receivable)
-            .join(CaseReceivable, CaseReceivable.receivable_id == Receivable.id)
-            .where(
-                CaseReceivable.case_id == case.id,
-                Receivable.status == ReceivableStatus.OPEN,
-                Receivable.outstanding > 0,
-            )
-            .order_by(Receivable.due_date, Receivable.id)
-        ).all()
-        try:
-            pdf = render_pdf(
-                template,
-                company=case.company,
-                case=case,
-                customer=case.customer,
-                receivables=receivables,
-                total=sum((r.outstanding for r in receivables), Decimal(0)),
-                deadline=deadline,
-                issued_on=today(),
-            )
-        except PdfError as exc:
-            return self._refused(case, f"letter {kind}", str(exc), 500)
-        issued = _("Letter issued; deadline %(d)s.", d=deadline.isoformat())
-        db.session.add(
-            CollectionAction(
-                case_id=case.id,
-                kind=action_kind,
-                on=today(),
-                user_id=current_user.id,
-                result=issued,
-            )
-        )
-        # Art.17: the letter sent is part of the case's collection records; the file keeps
-        # the exact bytes handed out (hashed, verified on download, sealed with the case).
-        evidence.store_generated(
-            db.session,
-            case,
-            pdf,
-            filename=f"{title}-{case.case_no}-{today()}.pdf",
-            user=current_user,
-            note=issued,
-        )
-        audit.record(
-            db.session, AuditAction.DOWNLOAD, entity=RESOURCE, entity_id=case.id, detail=title
-        )
-        db.session.commit()
-        return attachment(pdf, f"{title}-{case.case_no}.pdf", PDF)
-
-
-def _parse_date(value: Any) -> date | None:
+def parse_date(value: Any) -> date | None:
     try:
         return date.fromisoformat((value or "").strip())
     except ValueError:

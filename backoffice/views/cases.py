@@ -7,12 +7,13 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from backoffice.views.base import SecuredModelView
-from backoffice.views.casefile import CaseFilePages
+from backoffice.views.casefile_letters import CaseLetterPages
+from backoffice.views.casefile_work import CaseWorkPages
 
 CASE_REF = {"case": {"fields": ("case_no",), "page_size": 20}}
 
 
-class CollectionCaseView(CaseFilePages, SecuredModelView):
+class CollectionCaseView(CaseWorkPages, CaseLetterPages, SecuredModelView):
     """The case list; each case number opens its case file (``views/casefile.py``)."""
 
     # Art.16: a case exists through escalation or an accepted application, never typed in;
