@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -54,13 +52,10 @@ from backoffice.models.writeoff import (
 )
 from backoffice.services import archive_manifest
 from backoffice.services.audit import snapshot
+from backoffice.services.audit_key import canonical
 from backoffice.services.numbering import next_number
 from backoffice.services.pdf import render_pdf
 from backoffice.services.storage import StorageError, get_storage
-
-
-def canonical(data: Any) -> bytes:
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def sha256(data: bytes) -> str:

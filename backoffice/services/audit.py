@@ -18,8 +18,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import hashlib
-import hmac
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -34,7 +32,7 @@ from sqlalchemy.orm.base import NO_VALUE
 
 from backoffice.models.audit import AuditAction, AuditLog
 from backoffice.models.base import utcnow
-from backoffice.services.audit_key import keyring
+from backoffice.services.audit_key import canonical, keyring, sign
 from backoffice.services.locks import serialize
 
 GENESIS = "0" * 64
@@ -167,13 +165,11 @@ def entry_hash(row: dict[str, Any], key: bytes | None = None) -> str:
         "prev_hash": row["prev_hash"],
     }
     if row.get("key_id") is None:
-        canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return hashlib.sha256(canonical(body)).hexdigest()
     if key is None:
         raise ValueError(f"entry {row['seq']} is signed with key {row['key_id']}: key needed")
     body["key_id"] = row["key_id"]
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+    return sign(key, canonical(body))
 
 
 def _append(session: Session, entries: list[dict[str, Any]]) -> None:
@@ -313,12 +309,6 @@ def sealers_of(session: Session, obj: Any) -> list[Any]:
             out.append(current)
         todo.extend(_parents(session, current))
     return out
-
-
-def sealer_of(session: Session, obj: Any) -> Any:
-    """The first record whose seal covers ``obj`` (see ``sealers_of``), or None."""
-    found = sealers_of(session, obj)
-    return found[0] if found else None
 
 
 def _sealed_before_this_flush(session: Session, sealer: Any) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import re
 import secrets
@@ -49,6 +50,12 @@ class Keyring:
     def rank(self, key_id: str) -> int:
         """The key's age in the ring (0 = oldest); -1 when unknown."""
         return list(self.keys).index(key_id) if key_id in self.keys else -1
+
+
+def canonical(data: Any) -> bytes:
+    """The one byte form of a JSON value that is hashed or signed: sorted keys, no spaces, UTF-8
+    (audit entries, checkpoints, archive manifests)."""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def sign(key: bytes, data: bytes) -> str:

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backoffice.models.audit import AuditAction, AuditLog
-from backoffice.services.audit_key import Keyring, keyring, sign
+from backoffice.services.audit_key import Keyring, canonical, keyring, sign
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,6 @@ class Known:
     anchors: list[Anchor] = field(default_factory=list)
     names: set[str] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
-
-
-def canonical(data: Any) -> bytes:
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def head(session: Session) -> tuple[int, str]:

@@ -393,6 +393,11 @@ def finish_if_complete(session: Session, p: Plan) -> bool:
     """Set the run's ``finished_at`` once its last part is done (the statements come after the
     unit reports and forms, so no missing statement means nothing missing). Commits; True if
     it was set now. Safe from concurrent statement jobs: only the first one sets it."""
+    finished = session.scalar(
+        select(MonthlyRun.finished_at).where(MonthlyRun.period == p.period)
+    )
+    if finished is not None:
+        return False  # already set: no whole-ledger snapshot for each later statement job
     if missing_statements(session, p):
         return False
     done = session.execute(

@@ -141,7 +141,7 @@ def _money_formatter(view, value, name=None):
 
 
 def _bool_formatter(view, value, name=None):
-    return _("Yes") if value else _("No")
+    return yes_no(value)
 
 
 def _list_formatter(view, value, name=None):
@@ -150,9 +150,6 @@ def _list_formatter(view, value, name=None):
 
 
 def _date_formatter(view, value, name=None):
-    # A datetime is a date too, and Flask-Admin takes the first formatter whose type matches.
-    if isinstance(value, datetime):
-        return _datetime_formatter(view, value, name)
     return value.isoformat()
 
 

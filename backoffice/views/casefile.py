@@ -170,6 +170,17 @@ class CaseFilePages:
 
     # -- the case file ---------------------------------------------------------------------------
 
+    def _open_case_for(self, case_id: int, resource: str, op: str):
+        """The case, if ``resource`` may be created by the user and the case is open."""
+        self._require(Action.VIEW)
+        self._require(Action.CREATE, resource)
+        case = self._case(case_id)
+        if case.status not in cases.OPEN or case.sealed_at is not None:
+            return case, self._refused(
+                case, op, _("A case that is %(now)s cannot change.", now=case.status.label)
+            )
+        return case, None
+
     @expose("/file/<int:case_id>")
     def file_view(self, case_id: int):
         """The case file. Judges pending promises to pay against the payments that arrived

@@ -189,17 +189,6 @@ class CaseWorkPages(page.CaseFilePages):
 
     # -- parts of the case -------------------------------------------------------------------------
 
-    def _open_case_for(self, case_id: int, resource: str, op: str):
-        """The case, if ``resource`` may be created by the user and the case is open."""
-        self._require(Action.VIEW)
-        self._require(Action.CREATE, resource)
-        case = self._case(case_id)
-        if case.status not in cases.OPEN or case.sealed_at is not None:
-            return case, self._refused(
-                case, op, _("A case that is %(now)s cannot change.", now=case.status.label)
-            )
-        return case, None
-
     @expose("/file/<int:case_id>/action", methods=("POST",))
     def add_action_view(self, case_id: int):
         """Record a collection action (date, person, result)."""
@@ -276,5 +265,3 @@ class CaseWorkPages(page.CaseFilePages):
         db.session.commit()
         flash(_("%(name)s added to the case.", name=user.display_name), "success")
         return self._back(case)
-
-    # -- documents -------------------------------------------------------------------------------
