@@ -228,8 +228,6 @@ class CaseWorkPages(page.CaseFilePages):
             return self._refused(case, "add promise", _("Enter an amount above zero."), 400)
         due = page.parse_date(request.form.get("due_on"))
         promised = page.parse_date(request.form.get("promised_on")) or page.today()
-        if amount <= 0:
-            return self._refused(case, "add promise", _("Enter an amount above zero."), 400)
         if due is None or due < promised:
             return self._refused(
                 case, "add promise", _("The due date must be on or after the promise."), 400

@@ -9,6 +9,7 @@ name). Every file served is checked against the manifest hash first, always as a
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import shutil
@@ -284,10 +285,15 @@ def _audit_entity(view, context, model, name):
     else its menu name; a name this version does not know stays as stored."""
     if model.entity in RECORD_LABELS or model.entity in LABELS:
         return record_label(model.entity)
+    return _menu_names().get(model.entity, model.entity)
+
+
+@functools.cache
+def _menu_names() -> dict:
+    """Endpoint → menu name (lazy strings), built once instead of for every row."""
     from backoffice.views import REGISTRY  # the registry imports this module
 
-    menu = {entry.endpoint: entry.name for entry in REGISTRY}
-    return menu.get(model.entity, model.entity)
+    return {entry.endpoint: entry.name for entry in REGISTRY}
 
 
 class AuditLogView(ReadOnlyView):

@@ -374,7 +374,7 @@ class WriteOffFlow:
                     raise wo.WriteOffError(str(exc)) from exc
                 if amount is None:
                     raise wo.WriteOffError(_("Enter a valid amount for each receivable."))
-                if amount <= 0 or amount > item.receivable.outstanding:
+                if amount > item.receivable.outstanding:  # read_amount refused zero and below
                     raise wo.WriteOffError(
                         _(
                             "%(doc)s: the amount must be between 0 and the outstanding %(max)s",
