@@ -209,6 +209,13 @@ def test_embedded_redis_keeps_queued_jobs_across_kill_9(tmp_path):
         Queue("reports", connection=Redis.from_url(url)).enqueue(
             "jobs.monthly.monthly_run", "2026-10", job_id="kept"
         )
+        # appendfsync everysec: a write reaches the file within about a second, and a kill -9
+        # before that loses it (the reconciler then re-queues from the job row). Wait for it.
+        aof = tmp_path / "redis" / "appendonly.aof"
+        deadline = time.monotonic() + 5
+        while b"kept" not in (aof.read_bytes() if aof.exists() else b""):
+            assert time.monotonic() < deadline, "the queued job never reached the append-only file"
+            time.sleep(0.1)
         proc.kill()
         proc.wait()
         proc = subprocess.Popen(
