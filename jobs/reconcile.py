@@ -155,6 +155,11 @@ def _drop_started_entry(conn: Redis, job: Job) -> None:
             conn.zrem(registry.key, entry)
 
 
+def _on_its_queue(conn: Redis, job: Job) -> bool:
+    key = f"rq:queue:{job.origin or QUEUE_DEFAULT}"
+    return conn.lpos(key, job.id) is not None
+
+
 def _requeue(conn: Redis, run: JobRun, message: str, result: Reconciled) -> None:
     if _claim(run, message):
         _put(run, conn)
@@ -189,6 +194,12 @@ def reconcile(connection: Redis | None = None, grace: float | None = None) -> Re
             _requeue(conn, run, "re-enqueued: Redis had lost the job", result)
             continue
         status = job.get_status()
+        if status == RQStatus.QUEUED and not _on_its_queue(conn, job):
+            # Redis came back from its append-only file with the worker's pop of the job but not
+            # what followed (everysec): queued by its status, on no queue, run by no one.
+            if _age(run.enqueued_at, now) >= grace:
+                _requeue(conn, run, "re-enqueued: Redis had lost the job from its queue", result)
+            continue
         if status == RQStatus.FINISHED:
             value = job.return_value()
             run.status, run.progress = JobStatus.FINISHED, 100

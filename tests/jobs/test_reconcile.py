@@ -54,6 +54,20 @@ def test_a_job_redis_lost_is_re_enqueued_once_and_runs_once(queues, db):  # noqa
     assert audited
 
 
+def test_a_job_queued_by_status_but_on_no_queue_is_re_enqueued(queues, db):  # noqa: F811
+    """After Redis restarts from its append-only file, a job can be "queued" by its status yet
+    on no queue (the worker's pop was written, the rest lost): it is put back and runs once."""
+    jobs.enqueue(sample_jobs.add, 4, 5, job_id="popped-add")
+    queues.lrem(f"rq:queue:{jobs.QUEUE_DEFAULT}", 0, "popped-add")
+    age("popped-add", 120)
+    assert reconcile(queues).requeued == ["popped-add"]
+    assert reconcile(queues).requeued == []
+    assert jobs.get_queue(jobs.QUEUE_DEFAULT, queues).job_ids == ["popped-add"]
+    work(queues)
+    row = run_row(db, "popped-add")
+    assert row.status is JobStatus.FINISHED and row.result == {"sum": 9}
+
+
 def test_two_reconcilers_claim_a_lost_job_once(queues, db):  # noqa: F811
     """Two passes that read the same stale row: only the first compare-and-set wins."""
     from jobs import reconcile as module
