@@ -54,3 +54,17 @@ def test_reprs_enum_names_and_english_words_are_flagged():
 def test_unknown_codes_need_to_be_allowed():
     """A company code passes only when the data set declares it."""
     assert any("HRZG" in f for f in scan(CLEAN))
+
+
+def test_a_native_file_input_is_flagged_and_ours_passes():
+    """A bare file input (the browser's "Choose File / No file chosen") is flagged; the labelled
+    control of templates/admin/_file_input.html passes."""
+    bare = CLEAN.replace("</body>", '<input type="file" name="file" id="file"></body>')
+    assert any("native file input 'file'" in f for f in scan(bare, {"HRZG"}))
+    ours = CLEAN.replace(
+        "</body>",
+        '<div class="qq-file"><input type="file" class="qq-file-input" id="file" name="file">'
+        '<label for="file">选择文件…</label><span class="qq-file-name">未选择文件</span></div>'
+        "</body>",
+    )
+    assert scan(ours, {"HRZG"}) == []
