@@ -21,6 +21,9 @@ from html.parser import HTMLParser
 RAW_MARKERS = ("#None", "<Role", "<SalesUnit", "<User", "<Company", "<Customer", "Decimal(",
                "datetime.", "{'", "[<")  # fmt: skip
 
+#: The models' fallback name, ``AccountabilityFinding #1``: a record named by its table and id.
+MODEL_FALLBACK = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]+)* #(?:\d+|None)\b")
+
 BARE_BOOLEANS = {"True", "False", "true", "false", "None", "null", "nan", "NaN"}
 
 #: 2026-03-01 10:30:15, 2026-03-01T10:30, 2026-03-01 10:30+08:00, …Z
@@ -125,6 +128,8 @@ def scan(html: str, allowed: set[str] | frozenset[str] = frozenset()) -> list[st
         for marker in RAW_MARKERS:
             if marker in node:
                 findings.append(f"raw value {marker!r}: {short!r}")
+        for m in MODEL_FALLBACK.finditer(node):
+            findings.append(f"record named by table and id {m.group()!r}: {short!r}")
         if node in BARE_BOOLEANS:
             findings.append(f"bare value: {short!r}")
         for m in ISO_TIMESTAMP.finditer(node):

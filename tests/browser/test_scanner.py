@@ -41,6 +41,8 @@ def test_reprs_enum_names_and_english_words_are_flagged():
         ("<Role 3>", "raw value"),
         ("#None", "raw value"),
         ("<SalesUnit EAST>", "raw value"),
+        ("AccountabilityFinding #1", "record named by table and id"),
+        ("ConfirmationForm #5", "record named by table and id"),
         ("PRODUCT", "upper-case name"),
         ("IN_PROGRESS", "upper-case name"),
         ("Save", "English word"),
