@@ -19,6 +19,7 @@ from flask import abort, flash, has_request_context, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import inspect as sa_inspect
@@ -256,7 +257,20 @@ class SecuredModelView(GovernedDoors, ExportMixin, ModelView):
     def scaffold_filters(self, name):
         # A relation to a unit, company, user or role: one choice list of names (issue 11).
         flt = related_filter(self.model, name, self.get_column_name(name))
-        return [flt] if flt is not None else super().scaffold_filters(name)
+        if flt is not None:
+            return [flt]
+        filters = super().scaffold_filters(name)
+        # Any other relation's filters: Flask-Admin names them "Customer / Name" in English at
+        # start-up; people read 客户 / 名称, translated per request.
+        own = getattr(self.model, "__table__", None)
+        for item in filters or ():
+            column = getattr(item, "column", None)
+            table = getattr(column, "table", None)
+            if table is not None and own is not None and table.name != own.name:
+                item.name = LazyString(
+                    lambda rel=name, col=column.name: f"{self.get_column_name(rel)} / {label(col)}"
+                )
+        return filters
 
     def _get_filter_groups(self):
         groups = super()._get_filter_groups()
