@@ -109,10 +109,10 @@ class SecuredModelView(GovernedDoors, ExportMixin, ModelView):
         self.column_type_formatters = formatters
         # Details pages read the same as lists: labels, 是/否, money, Shanghai time.
         self.column_type_formatters_detail = formatters
+        # Exports: values go to services/export.cell_value as they are (one formatter).
         self.column_type_formatters_export = dict(EXPORT_TYPE_FORMATTERS)
         for cls in LabeledEnum.__subclasses__():
             formatters[cls] = _enum_formatter
-            self.column_type_formatters_export[cls] = lambda v, value, name=None: str(value.label)
         self._govern_forms(model)
         super().__init__(model, session, **kwargs)
 

@@ -59,8 +59,6 @@ TYPE_FORMATTERS = {
     date: _date_formatter,
     type(None): lambda view, value, name=None: "",
 }
-# Exports keep amounts and dates typed: the writers (services/export.py) format and neutralise.
-EXPORT_TYPE_FORMATTERS = {
-    type(None): lambda view, value, name=None: "",
-    bool: lambda view, value, name=None: yes_no(value),
-}
+# Exports format each cell once, in ``services/export.cell_value`` (typed amounts and dates,
+# 是/否, enum labels, JSON in words, inert text): no export type formatters of the views.
+EXPORT_TYPE_FORMATTERS: dict = {}
