@@ -19,26 +19,24 @@ Rules this module enforces:
   maintenance (every ``JOB_MAINTENANCE_INTERVAL`` seconds, RQ's default 10 minutes); the job is
   then retried if it has retries left. The ``JobRun`` row shows ``queued`` with the reason while
   a retry is pending.
+
+The parts: ``queues`` (names, connection, ids), ``tracking`` (the ``job`` decorator, progress),
+``worker`` (the worker and its failure hooks); enqueueing and re-running live here. Everything
+is importable from ``jobs`` as before.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import re
-import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import current_app
 from redis import Redis
-from rq import Queue, Retry, Worker, get_current_job
-from rq.exceptions import NoSuchJobError
+from rq import Retry
 from rq.job import Job, validate_job_id
 from rq.job import JobStatus as RQStatus
-from rq.registry import AbandonedJobError
-from rq.serializers import JSONSerializer
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from backoffice.extensions import db
@@ -46,127 +44,41 @@ from backoffice.models.audit import AuditAction
 from backoffice.models.base import utcnow
 from backoffice.models.job import JobRun, JobStatus
 from backoffice.services import audit
-
-QUEUE_DEFAULT = "default"
-QUEUE_IMPORTS = "imports"
-QUEUE_REPORTS = "reports"
-QUEUES = (QUEUE_IMPORTS, QUEUE_REPORTS, QUEUE_DEFAULT)  # in priority order
-
-SERIALIZER = JSONSerializer
-RETRY_INTERVALS = (10, 60, 300)  # seconds before the 1st, 2nd, 3rd… retry
-RESULT_TTL = 7 * 24 * 3600
-FAILURE_TTL = 30 * 24 * 3600
-
-_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-
-
-class JobBusy(Exception):
-    """A re-run was asked for a job that is queued or running."""
-
-
-class QueueUnavailable(RuntimeError):
-    """Redis cannot be reached (or REDIS_URL is unset): nothing was enqueued or recorded."""
-
-
-def make_job_id(name: str, *parts: Any) -> str:
-    """The deterministic RQ job id for ``name`` over ``parts``: ``monthly-run_2026-10``.
-
-    RQ allows only letters, digits, ``_`` and ``-``; anything else becomes ``-``.
-    """
-    return "_".join(_ID_UNSAFE.sub("-", str(p)).strip("-") for p in (name, *parts))
-
-
-def redis_connection() -> Redis:
-    """A connection with short timeouts: a request or command must not hang on a frozen Redis.
-
-    (RQ's worker raises ``socket_timeout`` on its own connection above its blocking dequeue.)
-    """
-    url = current_app.config.get("REDIS_URL")
-    if not url:
-        raise QueueUnavailable("REDIS_URL is not set")
-    cfg = current_app.config
-    return Redis.from_url(
-        url,
-        socket_connect_timeout=cfg.get("REDIS_CONNECT_TIMEOUT", 2),
-        socket_timeout=cfg.get("REDIS_SOCKET_TIMEOUT", 5),
-    )
-
-
-def require_queue(connection: Redis | None = None) -> Redis:
-    """A connection to a Redis that answers now; raises ``QueueUnavailable`` otherwise.
-
-    Callers check before they create anything that only makes sense with a job behind it.
-    """
-    from redis.exceptions import RedisError
-
-    conn = connection or redis_connection()
-    try:
-        conn.ping()
-    except (RedisError, OSError) as exc:
-        raise QueueUnavailable(f"Redis does not answer ({exc})") from exc
-    return conn
-
-
-def get_queue(name: str = QUEUE_DEFAULT, connection: Redis | None = None) -> Queue:
-    if name not in QUEUES:
-        raise ValueError(f"unknown queue {name!r}; use one of {QUEUES}")
-    return Queue(name, connection=connection or redis_connection(), serializer=SERIALIZER)
-
-
-def fetch_rq_job(job_id: str, connection: Redis | None = None) -> Job | None:
-    """The RQ job with this id, read with the JSON serializer, or None if Redis lost it."""
-    try:
-        return Job.fetch(job_id, connection=connection or redis_connection(), serializer=SERIALIZER)
-    except NoSuchJobError:
-        return None
-
-
-JOB_MODULES = ("jobs.archive", "jobs.escalation", "jobs.imports", "jobs.maintenance",
-               "jobs.monthly", "jobs.reminders")
-
-
-def preload() -> None:
-    """Import the job modules and render one PDF in this process (before RQ forks)."""
-    import importlib
-
-    for name in JOB_MODULES:
-        importlib.import_module(name)
-    from backoffice.services.pdf import warm_up
-
-    warm_up()
-
-
-def make_worker(
-    connection: Redis | None = None,
-    queues: Iterable[str] = QUEUES,
-    worker_class: type[Worker] = Worker,
-    **kwargs: Any,
-) -> Worker:
-    """An RQ worker on our queues with the JSON serializer and our failure handlers.
-
-    Loads every job module and warms the PDF renderer first: RQ forks a work horse per job,
-    and each horse would otherwise import them and load the CJK font again.
-    """
-    preload()
-    conn = connection or redis_connection()
-    kwargs.setdefault(
-        "maintenance_interval", current_app.config.get("JOB_MAINTENANCE_INTERVAL", 600)
-    )
-    return worker_class(
-        [get_queue(name, conn) for name in queues],
-        connection=conn,
-        serializer=SERIALIZER,
-        exception_handlers=[_on_abandoned],
-        work_horse_killed_handler=_on_work_horse_killed,
-        **kwargs,
-    )
-
+from jobs.queues import (
+    FAILURE_TTL,
+    QUEUE_DEFAULT,
+    QUEUE_IMPORTS,
+    QUEUE_REPORTS,
+    QUEUES,
+    RESULT_TTL,
+    RETRY_INTERVALS,
+    SERIALIZER,
+    JobBusy,
+    QueueUnavailable,
+    fetch_rq_job,
+    get_queue,
+    make_job_id,
+    redis_connection,
+    require_queue,
+)
+from jobs.tracking import (
+    _current_run,
+    _run_by_job_id,
+    _will_retry,
+    job,
+    result_message,
+    set_progress,
+)
+from jobs.worker import (
+    JOB_MODULES,
+    _mark_interrupted,
+    _on_abandoned,
+    _on_work_horse_killed,
+    make_worker,
+    preload,
+)
 
 # -- enqueueing ----------------------------------------------------------------------------
-
-
-def _run_by_job_id(job_id: str) -> JobRun | None:
-    return db.session.scalar(select(JobRun).where(JobRun.rq_job_id == job_id))
 
 
 def _json_args(args: tuple) -> list:
@@ -313,7 +225,7 @@ def sync_runs(runs: Iterable[JobRun], connection: Redis | None = None) -> None:
     for run in runs:
         if run.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
             continue
-        job = fetch_rq_job(run.rq_job_id, connection)
+        job = fetch_rq_job(run.rq_job_id, connection)  # noqa: F811 - a local, not the decorator
         if job is None:
             continue  # not enqueued yet, or Redis was flushed: nothing to conclude
         status = job.get_status()
@@ -325,147 +237,3 @@ def sync_runs(runs: Iterable[JobRun], connection: Redis | None = None) -> None:
             changed = True
     if changed:
         db.session.commit()
-
-
-# -- inside the worker ---------------------------------------------------------------------
-
-
-def _current_run() -> JobRun | None:
-    job = get_current_job()
-    return None if job is None else _run_by_job_id(job.id)
-
-
-def set_progress(percent: int, message: str | None = None) -> None:
-    """Record progress (0–100) and an optional message for the Jobs page.
-
-    Commits the session (call it between units of work, never in the middle of one). Progress
-    ticks are not audited: they change nothing but the bar. No-op outside a job.
-    """
-    job = get_current_job()
-    if job is None:
-        return
-    percent = max(0, min(100, int(percent)))
-    job.meta["progress"] = percent
-    job.save_meta()
-    values: dict[str, Any] = {"progress": percent}
-    if message:
-        values["message"] = message[:300]
-    db.session.execute(update(JobRun).where(JobRun.rq_job_id == job.id).values(**values))
-    db.session.commit()
-
-
-def _will_retry(rq_job: Job | None) -> bool:
-    return rq_job is not None and bool(rq_job.retries_left) and rq_job.retries_left > 0
-
-
-def job(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Make a plain function a tracked job: status, attempts, timings, result, error, audit.
-
-    On failure the row says ``failed`` with the traceback (or ``queued`` with the error while
-    RQ will retry it) and the exception is re-raised so RQ records it. The result must be JSON.
-    Called directly (not by a worker) it simply runs the function under a job audit actor.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        rq_job = get_current_job()
-        if rq_job is not None:
-            # A fresh session; pooled connections a forked work horse inherited from its
-            # worker are discarded on checkout (backoffice/__init__.py, _pool_owned_by_pid).
-            db.session.remove()
-        actor = audit.Actor(None, f"job:{func.__name__}")
-        run = _current_run()
-        if run is not None:
-            run.status, run.started_at, run.ended_at = JobStatus.RUNNING, utcnow(), None
-            run.attempts = (run.attempts or 0) + 1
-            db.session.commit()
-        try:
-            with audit.acting_as(actor):
-                result = func(*args, **kwargs)
-            json.dumps(result)  # RQ stores results as JSON: fail here, visibly, if it is not
-        except Exception as exc:
-            db.session.rollback()
-            retrying = _will_retry(rq_job)
-            run = _current_run()
-            if run is not None:
-                run.error = "".join(traceback.format_exception(exc))[-4000:]
-                if retrying:
-                    run.status = JobStatus.QUEUED
-                    run.message = f"attempt {run.attempts} failed, will retry: {exc}"[:300]
-                else:
-                    run.status, run.ended_at = JobStatus.FAILED, utcnow()
-                    run.message = str(exc)[:300]
-            audit.record(
-                db.session,
-                AuditAction.JOB,
-                entity="job_run",
-                entity_id=rq_job.id if rq_job else None,
-                actor=actor,
-                detail=f"{func.__name__} failed{' (will retry)' if retrying else ''}: {exc}",
-            )
-            db.session.commit()
-            raise
-        run = _current_run()
-        if run is not None:
-            run.status, run.ended_at, run.progress = JobStatus.FINISHED, utcnow(), 100
-            run.error = None
-            run.result = result if isinstance(result, dict) else {"result": result}
-            run.message = result_message(run.result)  # not a stale "killed … will retry"
-        audit.record(
-            db.session,
-            AuditAction.JOB,
-            entity="job_run",
-            entity_id=rq_job.id if rq_job else None,
-            actor=actor,
-            detail=f"{func.__name__} finished",
-        )
-        db.session.commit()
-        return result
-
-    return wrapper
-
-
-def result_message(result: dict) -> str:
-    """A finished job's message: its result, compactly (``created=5, period=2026-10``)."""
-    return ("finished: " + ", ".join(f"{k}={v}" for k, v in result.items()))[:300]
-
-
-def _mark_interrupted(rq_job: Job, reason: str) -> None:
-    """Record on the row a job that died outside ``job``'s wrapper (horse killed, worker lost)."""
-    try:
-        run = _run_by_job_id(rq_job.id)
-        if run is None or run.status is JobStatus.FINISHED:
-            return
-        run.error = reason
-        if _will_retry(rq_job):
-            run.status = JobStatus.QUEUED
-            run.message = f"{reason}; will retry ({rq_job.retries_left} retries left)"[:300]
-        else:
-            run.status, run.ended_at, run.message = JobStatus.FAILED, utcnow(), reason[:300]
-        audit.record(
-            db.session,
-            AuditAction.JOB,
-            entity="job_run",
-            entity_id=rq_job.id,
-            actor=audit.Actor(None, "worker"),
-            detail=f"{run.name}: {run.message}",
-        )
-        db.session.commit()
-    finally:
-        db.session.remove()
-
-
-def _on_work_horse_killed(rq_job: Job, retpid: int, ret_val: int, rusage: Any) -> None:
-    """Worker hook (runs in the worker, before RQ retries or fails the job)."""
-    import os
-
-    sig = os.WTERMSIG(ret_val) if ret_val and os.WIFSIGNALED(ret_val) else None
-    how = f"killed by signal {sig}" if sig else f"exited with status {ret_val}"
-    _mark_interrupted(rq_job, f"the work horse (pid {retpid}) was {how} mid-run")
-
-
-def _on_abandoned(rq_job: Job, exc_type: type, exc_value: BaseException, tb: Any) -> bool:
-    """Worker exception handler: note jobs RQ found abandoned by a dead worker."""
-    if isinstance(exc_type, type) and issubclass(exc_type, AbandonedJobError):
-        _mark_interrupted(rq_job, "its worker died mid-run (job abandoned)")
-    return True  # let RQ's own handling go on

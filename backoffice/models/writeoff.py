@@ -216,6 +216,11 @@ class AccountabilityFinding(ScopedMixin, TimestampMixin, Base):
     application = relationship("WriteOffApplication")
     case = relationship("CollectionCase")
 
+    def __str__(self) -> str:
+        # People name a finding by the write-off (or case) it is about, not "#1" (issue 11).
+        subject = self.application or self.case
+        return str(subject) if subject is not None else (self.people or "")
+
 
 class Sanction(Base):
     __tablename__ = "sanction"

@@ -15,17 +15,13 @@ caught: keep the storage out of reach of the database's writers.
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import json
 import logging
-import os
 import re
 import secrets
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -103,13 +99,13 @@ def check(doc: Any, ring: Keyring | None = None) -> str | None:
 
 
 class Store:
-    """The ``checkpoints/`` area of the storage backend: write-once named files."""
+    """The ``checkpoints/`` area of the storage backend: write-once named files (the backends'
+    ``put_named`` / ``named`` / ``get_named``)."""
 
     def __init__(self, storage: Any = None):
-        from backoffice.services.storage import LocalStorage, get_storage
+        from backoffice.services.storage import get_storage
 
         self.storage = storage or get_storage()
-        self.local = isinstance(self.storage, LocalStorage)
 
     @staticmethod
     def _check(name: str) -> str:
@@ -117,50 +113,15 @@ class Store:
             raise ValueError(f"not a checkpoint name: {name!r}")
         return name
 
-    def _path(self, name: str) -> Path:
-        return self.storage.root / PREFIX / self._check(name)
-
     def put(self, name: str, data: bytes) -> None:
         """Store ``data`` under ``name``; never replaces an existing checkpoint."""
-        if not self.local:
-            self._check(name)
-            self.storage.client.put_object(
-                Bucket=self.storage.bucket, Key=f"{PREFIX}/{name}", Body=data
-            )
-            return
-        path = self._path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.link(tmp, path)  # exclusive: fails rather than replace
-            os.chmod(path, 0o440)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+        self.storage.put_named(PREFIX, self._check(name), data)
 
     def names(self) -> list[str]:
-        if self.local:
-            folder = self.storage.root / PREFIX
-            found = [p.name for p in folder.iterdir()] if folder.is_dir() else []
-        else:
-            found = []
-            pages = self.storage.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.storage.bucket, Prefix=f"{PREFIX}/"
-            )
-            for page in pages:
-                found += [o["Key"].split("/", 1)[1] for o in page.get("Contents", [])]
-        return sorted(n for n in found if NAME_RE.fullmatch(n))
+        return [n for n in self.storage.named(PREFIX) if NAME_RE.fullmatch(n)]
 
     def get(self, name: str) -> bytes:
-        if self.local:
-            return self._path(name).read_bytes()
-        self._check(name)
-        obj = self.storage.client.get_object(Bucket=self.storage.bucket, Key=f"{PREFIX}/{name}")
-        return obj["Body"].read()
+        return self.storage.get_named(PREFIX, self._check(name))
 
 
 def write(reason: str, store: Store | None = None) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from backoffice.services.formatting import SHANGHAI
+from backoffice.services.formatting import SHANGHAI, readable_value
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MONEY_FORMAT = "#,##0.00"
@@ -63,7 +63,9 @@ def cell_value(value: Any) -> Any:
 
     ``Decimal``/``int``/``float`` and dates are returned as they are (timestamps in Shanghai time,
     without zone, as spreadsheets have none); ``None`` is empty; a flag is 是/否; an enum its
-    label; markup its plain text; a list its items joined by 、; every text passes ``inert``.
+    label; markup its plain text; a JSON object its fields in words; a list its items joined
+    by 、; every text passes ``inert``. The one formatter of every export: the list views set
+    no export type formatters of their own (``views/formatters.py``).
     """
     value = _typed(value)
     return inert(value) if isinstance(value, str) else value
@@ -85,6 +87,10 @@ def _typed(value: Any) -> Any:
         return str(label if label is not None else value.value)
     if isinstance(value, Markup):
         return value.striptags()
+    if isinstance(value, dict):  # a JSON column (an audit entry's before/after): in words
+        from backoffice.labels import label
+
+        return readable_value(value, label, yes_no(True), yes_no(False))
     if isinstance(value, list | tuple | set | frozenset):  # a to-many relation: 财务、审计
         return "、".join(_text(_typed(item)) for item in value)
     return str(value)

@@ -56,3 +56,38 @@ def readable_value(value, label_of, yes: str, no: str) -> str:
             return value
         return local_datetime(moment) if moment.tzinfo else moment.strftime("%Y-%m-%d %H:%M")
     return str(value)
+
+
+def file_size(size: int | None) -> str:
+    """A file's size as people read it: ``45 B``, ``30.2 KB``, ``1.5 MB`` (never a bare count)."""
+    if size is None:
+        return ""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+#: A file's media type as its kind: what the list's reader calls it.
+FILE_KINDS = {
+    "application/pdf": "PDF",
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+    "image/gif": "GIF",
+    "image/webp": "WebP",
+    "image/tiff": "TIFF",
+    "text/plain": "TXT",
+    "text/csv": "CSV",
+    "application/msword": "Word",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word",
+    "application/vnd.ms-excel": "Excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel",
+    "application/vnd.ms-powerpoint": "PowerPoint",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint",
+}
+
+
+def file_kind(content_type: str | None) -> str:
+    """``application/pdf`` → ``PDF``; an unknown type is shown as it is."""
+    return FILE_KINDS.get((content_type or "").split(";")[0].strip().lower(), content_type or "")

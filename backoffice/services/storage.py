@@ -10,6 +10,11 @@ Both backends share one contract:
   ``TamperedError`` when they no longer match what was recorded at upload.
 - Keys are validated against the generated pattern, and local paths are resolved and checked to
   lie inside the storage root, so no key can reach outside it.
+
+Beside the evidence, both keep write-once *named* files in an area of their own (the signed
+audit checkpoints, ``services/checkpoints.py``): ``put_named(area, name, data)`` never replaces
+a file (``FileExistsError``), ``named(area)`` lists the names, ``get_named(area, name)`` reads
+one. Areas and names are plain file names, checked like keys.
 """
 
 from __future__ import annotations
@@ -77,6 +82,16 @@ def check_key(key: str) -> str:
     if not isinstance(key, str) or not KEY_RE.fullmatch(key):
         raise InvalidKeyError(f"invalid storage key {key!r}")
     return key
+
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+def check_name(name: str) -> str:
+    """Return an area or file name if it is a plain name (no separator, no dot-dot start)."""
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+        raise InvalidKeyError(f"invalid storage name {name!r}")
+    return name
 
 
 def _copy_hashing(stream: IO[bytes], out: IO[bytes], limit: int | None) -> tuple[int, str]:
@@ -189,6 +204,36 @@ class LocalStorage:
             path.chmod(0o640)
             path.unlink()
 
+    # -- write-once named files: <root>/<area>/<name> -----------------------------------------
+
+    def _named_path(self, area: str, name: str) -> Path:
+        return self.root / check_name(area) / check_name(name)
+
+    def put_named(self, area: str, name: str, data: bytes) -> None:
+        """Store ``data`` as ``area/name``, durably, once: ``FileExistsError`` rather than
+        replace an existing file. The file is made read-only."""
+        path = self._named_path(area, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.link(tmp, path)  # exclusive: fails rather than replace
+            os.chmod(path, 0o440)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+    def named(self, area: str) -> list[str]:
+        """The names stored in ``area`` (sorted; temporary files included, callers filter)."""
+        folder = self.root / check_name(area)
+        return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+    def get_named(self, area: str, name: str) -> bytes:
+        return self._named_path(area, name).read_bytes()
+
 
 class S3Storage:
     """Evidence in an S3-compatible bucket; boto3 is imported only when this backend is used."""
@@ -274,6 +319,27 @@ class S3Storage:
 
     def discard(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=check_key(key))
+
+    # -- write-once named files: objects <area>/<name> --------------------------------------
+
+    def put_named(self, area: str, name: str, data: bytes) -> None:
+        """As ``LocalStorage.put_named`` (the existence check and the put are two requests)."""
+        key = f"{check_name(area)}/{check_name(name)}"
+        if self._exists(key):
+            raise FileExistsError(key)
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
+
+    def named(self, area: str) -> list[str]:
+        prefix = f"{check_name(area)}/"
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix
+        )
+        found = [o["Key"][len(prefix) :] for page in pages for o in page.get("Contents", [])]
+        return sorted(found)
+
+    def get_named(self, area: str, name: str) -> bytes:
+        key = f"{check_name(area)}/{check_name(name)}"
+        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
 
 Storage = LocalStorage | S3Storage

@@ -189,6 +189,7 @@ class HomeView(AdminIndexView):
 
         from backoffice.services.dashboard import dashboard_figures, scope_key, with_tasks
         from backoffice.services.ledger_cache import cached
+        from backoffice.services.todo import todo_items
         from jobs.reminders import missed_tasks
 
         as_of = date.today()
@@ -203,7 +204,9 @@ class HomeView(AdminIndexView):
         data = with_tasks(figures, current_user, as_of)
         # SPEC §3.2: every missed deadline in the user's scope shows on the dashboard.
         data["missed"] = missed_tasks(db.session, current_user, as_of)[:50]
-        return self.render("admin/dashboard.html", data=data)
+        # Issue 11: the page starts with the role's own to-do (one count per kind of work).
+        todo = todo_items(current_user, as_of)
+        return self.render("admin/home.html", data=data, todo=todo)
 
 
 def init_admin(app: Flask) -> Admin:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask import url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
+from backoffice.services.formatting import file_kind, file_size
 from backoffice.views.base import SecuredModelView
 from backoffice.views.casefile_letters import CaseLetterPages
 from backoffice.views.casefile_work import CaseWorkPages
@@ -24,7 +26,8 @@ class CollectionCaseView(CaseWorkPages, CaseLetterPages, SecuredModelView):
         "case_no",
         "customer",
         "sales_unit",
-        "origin",
+        # The origin (强制立案/申请立案) is a filter and on the details page: the list fits
+        # a 1366-px laptop without it (issue 11).
         "status",
         "filed_on",
         "documents_due",
@@ -137,8 +140,15 @@ class EvidenceDocumentView(SecuredModelView):
     # (the generic form redirects there: ``backoffice.governance``).
     column_filters = ("doc_type", "uploaded_at")
     column_default_sort = ("uploaded_at", True)
+    # Sizes read as B/KB/MB and types as PDF/Word/… (issue 11), as on the evidence page.
+    column_labels = {"size": _l("Size"), "content_type": _l("File type")}
+    column_formatters_detail = {
+        "size": lambda v, c, m, n: file_size(m.size),
+        "content_type": lambda v, c, m, n: file_kind(m.content_type),
+    }
     # The name links to the verified download; the case to its evidence page (§3.4).
     column_formatters = {
+        **column_formatters_detail,
         "original_name": lambda v, c, m, n: Markup('<a href="{}" download>{}</a>').format(
             url_for("evidence.download", doc_id=m.id), m.original_name
         ),

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField
 from wtforms.validators import Optional
 
-from backoffice.labels import label
 from backoffice.services import accounts
 from backoffice.views.base import SecuredModelView
 
@@ -58,19 +56,6 @@ class UserView(SecuredModelView):
     form_extra_fields = {
         "new_password": PasswordField(_l("New password"), validators=[Optional()]),
     }
-
-    def scaffold_filters(self, name):
-        # Flask-Admin names a relation's filters "Role / Name" in English at start-up; people
-        # read 角色 / 名称 and 事业部 / 代码, translated per request.
-        filters = super().scaffold_filters(name)
-        tables = {"role": _l("Roles"), "sales_unit": _l("Sales unit")}
-        for flt in filters or ():
-            table = getattr(getattr(flt, "column", None), "table", None)
-            if table is not None and table.name in tables:
-                flt.name = LazyString(
-                    lambda t=tables[table.name], c=label(flt.column.name): f"{t} / {c}"
-                )
-        return filters
 
     def scaffold_form(self):
         form = super().scaffold_form()

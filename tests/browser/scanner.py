@@ -5,6 +5,10 @@ Python reprs (``#None``, ``<Role``, ``<SalesUnit``), a bare ``True``/``False``/`
 cell, an ISO timestamp with seconds or a time zone, an upper-case enum name (``OPEN``,
 ``PRODUCT``) and English UI words (``Save``, ``Delete``, ``Not Found`` …). Codes the business
 really uses (ERP codes, document numbers, ``CSV``, ``PDF``, ``SHA-256``, ``ID`` …) pass.
+
+It also reports a bare ``<input type="file">``: the browser draws its button and "No file
+chosen" in the browser's own language, so every upload field must be our labelled control
+(``templates/admin/_file_input.html``), whose native input carries ``qq-file-input``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from html.parser import HTMLParser
 #: Python reprs and placeholders that only show when a value was rendered raw.
 RAW_MARKERS = ("#None", "<Role", "<SalesUnit", "<User", "<Company", "<Customer", "Decimal(",
                "datetime.", "{'", "[<")  # fmt: skip
+
+#: The models' fallback name, ``AccountabilityFinding #1``: a record named by its table and id.
+MODEL_FALLBACK = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]+)* #(?:\d+|None)\b")
 
 BARE_BOOLEANS = {"True", "False", "true", "false", "None", "null", "nan", "NaN"}
 
@@ -71,10 +78,15 @@ class _Text(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.depth = 0
         self.nodes: list[str] = []
+        self.native_files: list[str] = []  # ids of file inputs the browser would label itself
 
     def handle_starttag(self, tag, attrs):
         if tag in self.SKIP:
             self.depth += 1
+        values = dict(attrs)
+        native_file = tag == "input" and (values.get("type") or "").lower() == "file"
+        if native_file and "qq-file-input" not in (values.get("class") or "").split():
+            self.native_files.append(values.get("id") or values.get("name") or "?")
 
     def handle_endtag(self, tag):
         if tag in self.SKIP and self.depth:
@@ -89,12 +101,16 @@ class _Text(HTMLParser):
 _FILTER_DATA = re.compile(r'<div id="(?:filter-groups|active-filters)-data"[^>]*>.*?</div>', re.S)
 
 
-def text_nodes(html: str) -> list[str]:
-    """The page's visible text, one entry per text node, entities decoded."""
+def _parse(html: str) -> _Text:
     parser = _Text()
     parser.feed(_FILTER_DATA.sub("", html))
     parser.close()
-    return [unescape(n) for n in parser.nodes]
+    return parser
+
+
+def text_nodes(html: str) -> list[str]:
+    """The page's visible text, one entry per text node, entities decoded."""
+    return [unescape(n) for n in _parse(html).nodes]
 
 
 def scan(html: str, allowed: set[str] | frozenset[str] = frozenset()) -> list[str]:
@@ -104,11 +120,16 @@ def scan(html: str, allowed: set[str] | frozenset[str] = frozenset()) -> list[st
     legitimate ones.
     """
     findings: list[str] = []
-    for node in text_nodes(html):
+    parsed = _parse(html)
+    for name in parsed.native_files:
+        findings.append(f"native file input {name!r}: the browser labels it in its own language")
+    for node in (unescape(n) for n in parsed.nodes):
         short = node if len(node) < 120 else node[:117] + "…"
         for marker in RAW_MARKERS:
             if marker in node:
                 findings.append(f"raw value {marker!r}: {short!r}")
+        for m in MODEL_FALLBACK.finditer(node):
+            findings.append(f"record named by table and id {m.group()!r}: {short!r}")
         if node in BARE_BOOLEANS:
             findings.append(f"bare value: {short!r}")
         for m in ISO_TIMESTAMP.finditer(node):

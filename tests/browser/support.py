@@ -37,7 +37,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _flask(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+def _flask(env: dict[str, str], *args: str, stdin: str | None = None, timeout: int = 120) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "app", *args],
         cwd=ROOT,
@@ -45,7 +45,7 @@ def _flask(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
         input=stdin,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
     assert result.returncode == 0, f"flask {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
     return result.stdout

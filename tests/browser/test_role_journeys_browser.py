@@ -30,6 +30,18 @@ pytestmark = pytest.mark.browser
 DEMO_PASSWORD = "demo-pass-2026"
 # Company and unit codes of the demo data: legitimate upper-case words.
 CODES = {"HRZG", "HRZN", "EAST", "NORTH", "SOUTH", "WEST", "EXPORT"}
+#: demo user → the to-do item the demo story gives them work in (issue 11: home page to-do).
+BUSY_TODO = {
+    "leader": "approvals",
+    "cfo": "approvals",
+    "vp": "approvals",
+    "teamlead": "approvals",
+    "finance": "writeoffs_to_file",
+    "credit": "writeoffs_to_file",
+    "legal": "documents_due",
+    "collector": "forms_to_answer",
+    "auditor": "archives",
+}
 SHOTS = Path(
     os.environ.get("SCREENSHOT_DIR")
     or os.environ.get("QQ_SCREENSHOT_DIR")
@@ -45,7 +57,7 @@ def demo(tmp_path_factory):
     env = app_env(var, "browser-journeys-secret")
     env.pop("REDIS_URL", None)  # imports run in the request
     _flask(env, "db", "upgrade")
-    _flask(env, "seed-demo")
+    _flask(env, "seed-demo", timeout=900)  # minutes on a loaded 2-core machine
     SHOTS.mkdir(parents=True, exist_ok=True)
     print(f"screenshots: {SHOTS}")
     with gunicorn(env, var) as base:
@@ -78,6 +90,35 @@ class Tour:
         driver.find_element(By.NAME, "password").send_keys(DEMO_PASSWORD)
         driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
         self.wait.until(lambda d: "/login" not in d.current_url)
+        self.home_starts_with_todo()
+
+    def home_starts_with_todo(self) -> None:
+        """The first page after login starts with the user's own to-do (issue 11): the first
+        heading, card or table of the page is the to-do, at the top of the screen, and each
+        item is a Chinese title with a count and a link."""
+        import re
+
+        self.wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+        self.check("home")
+        first_in_todo, top = self.driver.execute_script(
+            "const blocks = [...document.querySelectorAll('h1, h2, .card, table')]"
+            "  .filter(e => !e.closest('nav') && e.offsetParent !== null);"
+            "const todo = document.getElementById('todo');"
+            "return [blocks.length > 0 && todo !== null && todo.contains(blocks[0]) || "
+            "        blocks[0] === todo, todo ? todo.getBoundingClientRect().top : -1];"
+        )
+        assert first_in_todo and 0 <= top < 200, f"{self.user}: the to-do is not first ({top})"
+        items = {
+            e.get_attribute("data-todo"): e.text
+            for e in self.driver.find_elements(self.By.CSS_SELECTOR, "#todo [data-todo]")
+        }
+        assert {"tasks", "inbox"} <= set(items), items
+        for key, text in items.items():
+            assert re.match(r"^[\u4e00-\u9fff].*\s\d+", text), f"{key}: {text!r}"
+        busy = BUSY_TODO.get(self.user)
+        if busy:
+            count = re.search(r"\s(\d+)", items[busy]).group(1)
+            assert int(count) > 0, f"{self.user}: {busy} is empty on the demo"
 
     def check(self, name: str) -> str:
         """Scan the page shown now and save its screenshot; returns the page's text."""
@@ -166,7 +207,12 @@ def test_finance_imports_xlsx_and_gbk_csv(demo, browser, tmp_path):
         t.visit("/admin/import/", f"upload-{n}")
         Select(browser.find_element(t.By.ID, "kind")).select_by_value("receivables")
         Select(browser.find_element(t.By.ID, "company")).select_by_value("HRZG")
+        chooser = browser.find_element(t.By.CSS_SELECTOR, "#import-form .qq-file")
+        assert chooser.text == "选择文件…\n未选择文件" or chooser.text == "选择文件… 未选择文件"
         browser.find_element(t.By.ID, "file").send_keys(str(path))
+        name = browser.find_element(t.By.CSS_SELECTOR, "#import-form .qq-file-name")
+        assert name.text == path.name  # the chosen file, named in our words, not the browser's
+        t.check(f"upload-{n}-chosen")
         browser.find_element(t.By.CSS_SELECTOR, "#import-form button[type=submit]").click()
         t.wait.until(lambda d: "/result/" in d.current_url)
         t.wait.until(lambda d: d.find_elements(t.By.ID, "import-counts"))
@@ -222,7 +268,9 @@ def test_legal_uploads_downloads_and_generates_a_letter(demo, browser, tmp_path)
     source.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
     form = browser.find_element(By.ID, "evidence-upload")
     Select(form.find_element(By.ID, "doc_type")).select_by_value("correspondence")
+    assert "未选择文件" in form.find_element(By.CSS_SELECTOR, ".qq-file").text
     form.find_element(By.ID, "files").send_keys(str(source))
+    assert form.find_element(By.CSS_SELECTOR, ".qq-file-name").text == source.name
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     t.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".alert-success"))
     page = t.check("evidence-uploaded")

@@ -41,6 +41,8 @@ def test_reprs_enum_names_and_english_words_are_flagged():
         ("<Role 3>", "raw value"),
         ("#None", "raw value"),
         ("<SalesUnit EAST>", "raw value"),
+        ("AccountabilityFinding #1", "record named by table and id"),
+        ("ConfirmationForm #5", "record named by table and id"),
         ("PRODUCT", "upper-case name"),
         ("IN_PROGRESS", "upper-case name"),
         ("Save", "English word"),
@@ -54,3 +56,17 @@ def test_reprs_enum_names_and_english_words_are_flagged():
 def test_unknown_codes_need_to_be_allowed():
     """A company code passes only when the data set declares it."""
     assert any("HRZG" in f for f in scan(CLEAN))
+
+
+def test_a_native_file_input_is_flagged_and_ours_passes():
+    """A bare file input (the browser's "Choose File / No file chosen") is flagged; the labelled
+    control of templates/admin/_file_input.html passes."""
+    bare = CLEAN.replace("</body>", '<input type="file" name="file" id="file"></body>')
+    assert any("native file input 'file'" in f for f in scan(bare, {"HRZG"}))
+    ours = CLEAN.replace(
+        "</body>",
+        '<div class="qq-file"><input type="file" class="qq-file-input" id="file" name="file">'
+        '<label for="file">选择文件…</label><span class="qq-file-name">未选择文件</span></div>'
+        "</body>",
+    )
+    assert scan(ours, {"HRZG"}) == []

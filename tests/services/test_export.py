@@ -86,3 +86,11 @@ def test_sheet_and_file_names():
     assert len(sheet_title("长" * 40)) == 31
     assert export_filename("应收账款", "xlsx", date(2026, 11, 30)) == "应收账款-2026-11-30.xlsx"
     assert export_filename('a/b:"c"', "csv", date(2026, 1, 1)) == "a_b__c_-2026-01-01.csv"
+
+
+def test_a_json_value_exports_in_words(db):
+    """A JSON column (an audit entry's before/after) exports as labelled fields, 是/否 and
+    Shanghai time, never a Python dict: the one formatter of every export."""
+    text = cell_value({"active": True, "last_login_at": "2026-11-30T16:05:00+00:00"})
+    assert "{" not in text and "'" not in text and "True" not in text
+    assert "是" in text and "2026-12-01 00:05" in text and "启用" in text
