@@ -248,6 +248,7 @@ class WriteOffFlow(WriteOffApply, WriteOffPage):
                 people=form.get("people"),
                 text=form.get("finding"),
                 completed=form.get("completed") == "1",
+                user=current_user,
             )
             db.session.commit()
         except (wo.WriteOffError, SealedError, StaleStateError) as exc:
