@@ -47,7 +47,14 @@ WORKFLOWS: dict[str, Workflow] = {
     "approval_decision": Workflow("services/writeoff.py: decide"),
     "recourse_entry": Workflow("services/writeoff.py: file"),
     "recovery": Workflow("services/writeoff.py: record_recovery"),
-    "accountability_finding": Workflow("views/writeoff_flow.py: accountability (Art.24-26)"),
+    # Accountability (Art.7, 18, 20, 24-26): findings, parties, measures, holds, hand-overs.
+    "accountability_finding": Workflow("services/accountability.py (Art.18, 24-26)"),
+    "finding_party": Workflow("services/accountability.py: name_party"),
+    "sanction": Workflow(
+        "services/sanctions.py (Art.20)", create_flow="accountability_finding.index_view"
+    ),
+    "accountability_hold": Workflow("services/holds.py (Art.26)"),
+    "hand_over": Workflow("services/handover.py (Art.7)", create_flow="hand_over.handover_view"),
     # Cases (Art.16-17, 21, 23): escalation or an accepted application, the lifecycle, closing,
     # the strategy override. Only the lead is assigned freely; the customer (and with it the
     # unit) never changes, the override goes through ``cases.override_strategy``.

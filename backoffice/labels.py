@@ -298,6 +298,43 @@ LABELS: dict[str, Any] = {
     "xlsx_key": _l("XLSX file"),
     "year": _l("Year"),
 }
+# Accountability and hand-over (issue 12; Art.7, 18, 20, 24-26).
+LABELS.update(
+    {
+        "basis": _l("Article point"),
+        "by": _l("By"),
+        "by_id": _l("By"),
+        "cases": _l("Cases"),
+        "completed_by": _l("Completed by"),
+        "completed_by_id": _l("Completed by"),
+        "confirm_comment": _l("Confirmation comment"),
+        "confirmed_at": _l("Confirmed at"),
+        "confirmed_by": _l("Confirmed by"),
+        "confirmed_by_id": _l("Confirmed by"),
+        "decided_by": _l("Decided by"),
+        "decision_comment": _l("Decision comment"),
+        "designated": _l("Successor designated"),
+        "evidence": _l("Evidence"),
+        "handed_at": _l("Handed over at"),
+        "leaver": _l("Leaver"),
+        "leaver_id": _l("Leaver"),
+        "lift_reason": _l("Reason lifted"),
+        "lifted_at": _l("Lifted at"),
+        "lifted_by": _l("Lifted by"),
+        "lifted_by_id": _l("Lifted by"),
+        "loss_amount": _l("Loss"),
+        "named_at": _l("Named at"),
+        "parties": _l("Persons and units named"),
+        "placed_at": _l("Placed at"),
+        "recommended_at": _l("Recommended at"),
+        "recommended_by": _l("Recommended by"),
+        "recommended_by_id": _l("Recommended by"),
+        "responsibility": _l("Responsibility"),
+        "successor": _l("Successor"),
+        "successor_id": _l("Successor"),
+        "tasks": _l("Tasks"),
+    }
+)
 
 
 #: What a row of each table is, for documents that list records of several kinds (the archive

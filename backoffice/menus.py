@@ -41,6 +41,7 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "writeoff_application",
             "recourse_entry",
             "case_cost",
+            "accountability_finding",
         }
     ),
     RoleName.CREDIT: frozenset(
@@ -52,6 +53,8 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "collection_case",
             "writeoff_application",
             "recourse_entry",
+            "accountability_finding",
+            "accountability_hold",
         }
     ),
     RoleName.LEGAL: frozenset(
@@ -80,6 +83,7 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "writeoff_application",
             "accountability_finding",
             "sanction",
+            "accountability_hold",
         }
     ),
     RoleName.LEADER: frozenset(
@@ -93,6 +97,8 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "accountability_finding",
             "sanction",
             "target",
+            "accountability_hold",
+            "hand_over",
         }
     ),
     RoleName.AUDITOR: frozenset(
@@ -109,6 +115,7 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "accountability_finding",
             "archive_record",
             "audit_log",
+            "accountability_hold",
         }
     ),
     RoleName.ADMIN: frozenset(

@@ -33,6 +33,8 @@ class Action(StrEnum):
     FILE = "file"
     OPINION = "opinion"
     CREDIT = "credit"
+    CONFIRM = "confirm"
+    LIFT = "lift"
 
 
 ALL = frozenset(R)
@@ -67,6 +69,10 @@ FIN = frozenset({R.ADMIN, R.FINANCE})
 CASE_WORKERS = frozenset({R.ADMIN, R.TEAM_LEAD, R.LEGAL, R.COLLECTOR})
 READ_ONLY = _rule(create=NONE, edit=NONE, delete=NONE)
 LEADERSHIP = frozenset({R.ADMIN, R.LEADER, R.TEAM_LEAD, R.FINANCE, R.AUDITOR})
+#: Art.6: the collection team (lead, finance, legal and credit specialists) owns a finding.
+TEAM = frozenset({R.ADMIN, R.TEAM_LEAD, R.FINANCE, R.LEGAL, R.CREDIT})
+#: Art.26: who reads the register of holds (HR's export: the administrator, 总裁办, leaders).
+REGISTER = frozenset({R.ADMIN, R.LEADER, R.TEAM_LEAD, R.CREDIT, R.AUDITOR})
 
 PERMISSIONS: dict[str, dict[Action, frozenset[R]]] = {
     # Organisation and people
@@ -156,11 +162,29 @@ PERMISSIONS: dict[str, dict[Action, frozenset[R]]] = {
     "material_requirement": _rule(),
     "recourse_entry": _rule(view=STAFF, create=NONE, edit=NONE, delete=NONE),
     "recovery": _rule(view=STAFF, create=FIN, edit=NONE, delete=NONE),
+    # Art.18, 24-26: opened by the rules, analysed by the team, confirmed by 总裁办 or leaders.
     "accountability_finding": _rule(
-        view=STAFF, create={R.ADMIN, R.TEAM_LEAD}, edit={R.ADMIN, R.TEAM_LEAD}, delete=NONE
+        view=STAFF, create=NONE, edit=TEAM, delete=NONE, confirm={R.CREDIT, R.LEADER}
     ),
+    "finding_party": _rule(view=STAFF, create=TEAM, edit=NONE, delete=TEAM),
+    # Art.20: the team recommends, the leadership decides and lifts.
     "sanction": _rule(
-        view=STAFF, create={R.ADMIN, R.TEAM_LEAD, R.LEADER}, edit={R.ADMIN, R.TEAM_LEAD}
+        view=STAFF,
+        create=TEAM,
+        edit=NONE,
+        delete=NONE,
+        approve={R.LEADER},
+        lift={R.LEADER},
+    ),
+    # Art.26(1), (4): placed by a confirmed finding, lifted by the recovery.
+    "accountability_hold": _rule(view=REGISTER, create=NONE, edit=NONE, delete=NONE),
+    "accountability_register": _rule(view=REGISTER, create=NONE, edit=NONE, delete=NONE),
+    # Art.7: the hand-over of a leaver's items to a successor.
+    "hand_over": _rule(
+        view={R.ADMIN, R.LEADER, R.TEAM_LEAD, R.AUDITOR},
+        create={R.ADMIN, R.LEADER},
+        edit=NONE,
+        delete=NONE,
     ),
     # Archive (§3.6) and audit (§3.8): nobody edits them, not even the admin.
     "archive_record": _rule(

@@ -41,10 +41,12 @@ from backoffice.models.receivable import (
     Receivable,
 )
 from backoffice.models.setting import Setting, Target
-from backoffice.models.user import LoginThrottle, Role, RoleName, User
+from backoffice.models.user import HandOver, LoginThrottle, Role, RoleName, User
 from backoffice.models.writeoff import (
     AccountabilityFinding,
+    AccountabilityHold,
     ApprovalDecision,
+    FindingParty,
     MaterialRequirement,
     RecourseEntry,
     Recovery,

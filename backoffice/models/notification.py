@@ -38,6 +38,9 @@ class TaskKind(LabeledEnum):
     APPROVE_WRITEOFF = "approve_writeoff", _l("Approve write-off")
     COMPLETE_MATERIALS = "complete_materials", _l("Complete write-off materials")
     ACCOUNTABILITY = "accountability", _l("Complete accountability finding")
+    CONFIRM_FINDING = "confirm_finding", _l("Confirm accountability finding")
+    DECIDE_SANCTION = "decide_sanction", _l("Decide recommended sanction")
+    MAKE_GOOD = "make_good", _l("Make good by the deadline")
 
 
 class Task(ScopedMixin, Base):

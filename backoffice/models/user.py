@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Column, ForeignKey, Integer, String, Table
+from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backoffice.models.base import Base, LabeledEnum, TimestampMixin, _l, enum_column
+from backoffice.models.base import Base, LabeledEnum, TimestampMixin, _l, enum_column, utcnow
 
 if TYPE_CHECKING:
     from backoffice.models.org import SalesUnit
@@ -32,6 +32,8 @@ class LeaderTitle(LabeledEnum):
     PRESIDENT = "president", _l("President")
     CFO = "cfo", _l("CFO")
     DIVISION_VP = "division_vp", _l("Division VP")
+    # Art.7: with no successor, the VP, the general manager or the president designates one.
+    GENERAL_MANAGER = "general_manager", _l("General manager")
 
 
 user_role = Table(
@@ -117,3 +119,28 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(default=0)
     first_failure_at: Mapped[datetime | None]
     locked_until: Mapped[datetime | None]
+
+
+class HandOver(Base):
+    """Art.7: a leaver's receivables, cases and tasks handed to a successor in one action."""
+
+    __tablename__ = "hand_over"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    leaver_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    successor_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    # Art.7: no successor taking over, so a VP, the general manager or the president named one.
+    designated: Mapped[bool] = mapped_column(default=False)
+    receivables: Mapped[int] = mapped_column(default=0)
+    cases: Mapped[int] = mapped_column(default=0)
+    tasks: Mapped[int] = mapped_column(default=0)
+    note: Mapped[str | None] = mapped_column(Text)
+    handed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    leaver = relationship("User", foreign_keys=[leaver_id])
+    successor = relationship("User", foreign_keys=[successor_id])
+    by = relationship("User", foreign_keys=[by_id])
+
+    def __str__(self) -> str:
+        return f"{self.leaver} → {self.successor}"

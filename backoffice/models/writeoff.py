@@ -62,6 +62,17 @@ class SanctionKind(LabeledEnum):
     SUSPENSION = "suspension", _l("Suspended from post")
     NO_PROMOTION = "no_promotion", _l("No promotion or transfer")
     NO_BONUS = "no_bonus", _l("No commission or year-end bonus")
+    # Art.20: 限期补齐, a deadline to make good, tracked and reminded.
+    MAKE_GOOD = "make_good", _l("Deadline to make good")
+
+
+class SanctionStatus(LabeledEnum):
+    """Art.20: the team recommends a measure, the leadership decides it; it can be lifted."""
+
+    RECOMMENDED = "recommended", _l("Recommended")
+    DECIDED = "decided", _l("Decided")
+    REJECTED = "rejected", _l("Rejected by the leadership")
+    LIFTED = "lifted", _l("Lifted")
 
 
 class WriteOffApplication(ScopedMixin, TimestampMixin, Base):
@@ -201,20 +212,79 @@ class Recovery(Base):
 
 
 class AccountabilityFinding(ScopedMixin, TimestampMixin, Base):
-    """Art.24–26: individual or unit responsibility, people named."""
+    """Art.24–26: the responsibility analysis of a loss (a write-off, or a case closed hard to
+    collect): individual or unit responsibility, the persons named (``FindingParty``), the
+    facts and the evidence; completed by the team, confirmed by 总裁办."""
 
     __tablename__ = "accountability_finding"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int | None] = mapped_column(ForeignKey("writeoff_application.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("collection_case.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
     kind: Mapped[ResponsibilityKind | None] = enum_column(ResponsibilityKind, nullable=True)
     people: Mapped[str | None] = mapped_column(Text)
     finding: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str | None] = mapped_column(Text)
+    # The loss when the finding was opened (written off, or left open at closing).
+    loss_amount: Mapped[Decimal | None]
+    # Art.24: the division VP of the unit, named automatically, carries joint responsibility.
+    vp_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # Art.18: 总裁办 confirms the finding (落实责任追究).
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    confirm_comment: Mapped[str | None] = mapped_column(Text)
 
     application = relationship("WriteOffApplication")
     case = relationship("CollectionCase")
+    customer = relationship("Customer")
+    sales_unit = relationship("SalesUnit")
+    vp = relationship("User", foreign_keys=[vp_id])
+    completed_by = relationship("User", foreign_keys=[completed_by_id])
+    confirmed_by = relationship("User", foreign_keys=[confirmed_by_id])
+    parties: Mapped[list[FindingParty]] = relationship(
+        back_populates="finding", order_by="FindingParty.id"
+    )
+
+    def __str__(self) -> str:
+        subject = self.application or self.case
+        return f"责任认定 {subject}" if subject is not None else f"责任认定 #{self.id}"
+
+
+class PartyBasis(LabeledEnum):
+    """The article point under which a unit or person is named (Art.24, 26)."""
+
+    JOINT_VP = "art24", _l("Art.24: joint responsibility of the division VP")
+    MAJOR_LOSS = "art26_1", _l("Art.26(1): responsible for a major loss")
+    FINANCE_STAFF = "art26_2", _l("Art.26(2): finance staff breaching the financial rules")
+    CONTRACTING = "art26_3", _l("Art.26(3): contracting department's error or false credit data")
+    SALESPERSON = "art26_4", _l("Art.26(4): salesperson directly responsible for serious arrears")
+    ANY_PARTY = "art26_5", _l("Art.26(5): any unit or person slow to pay")
+
+
+class FindingParty(Base):
+    """A unit or person a finding names: a user of the system, or a name (any unit or
+    person, Art.26(5)), with personal or unit responsibility and the article point."""
+
+    __tablename__ = "finding_party"
+    __scope_parent__ = "finding"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("accountability_finding.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    responsibility: Mapped[ResponsibilityKind] = enum_column(ResponsibilityKind)
+    basis: Mapped[PartyBasis] = enum_column(PartyBasis)
+    note: Mapped[str | None] = mapped_column(Text)
+    named_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    finding: Mapped[AccountabilityFinding] = relationship(back_populates="parties")
+    user = relationship("User")
+
+    def __str__(self) -> str:
+        return str(self.user) if self.user is not None else (self.name or "")
 
     def __str__(self) -> str:
         # People name a finding by the write-off (or case) it is about, not "#1" (issue 11).
@@ -223,14 +293,67 @@ class AccountabilityFinding(ScopedMixin, TimestampMixin, Base):
 
 
 class Sanction(Base):
+    """Art.20: a measure against a person, recommended by the team and decided by the
+    leadership with its date; lifted with a reason."""
+
     __tablename__ = "sanction"
+    __scope_parent__ = "finding"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     finding_id: Mapped[int | None] = mapped_column(ForeignKey("accountability_finding.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     kind: Mapped[SanctionKind] = enum_column(SanctionKind)
-    decided_on: Mapped[date]
+    status: Mapped[SanctionStatus] = enum_column(SanctionStatus, default=SanctionStatus.RECOMMENDED)
+    recommended_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    recommended_at: Mapped[datetime | None]
+    decided_on: Mapped[date | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decision_comment: Mapped[str | None] = mapped_column(Text)
+    # Art.20 限期补齐: what is to be made good, by when (reminded through its task).
+    amount: Mapped[Decimal | None]
+    due_on: Mapped[date | None]
+    lifted_at: Mapped[datetime | None]
+    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    lift_reason: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
 
-    user = relationship("User")
+    user = relationship("User", foreign_keys=[user_id])
     finding = relationship("AccountabilityFinding")
+    recommended_by = relationship("User", foreign_keys=[recommended_by_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])
+    lifted_by = relationship("User", foreign_keys=[lifted_by_id])
+
+    def __str__(self) -> str:
+        return f"{self.kind.label}：{self.user}"
+
+
+class HoldKind(LabeledEnum):
+    """Art.26(1), (4): what a person held responsible may not do while the loss is open."""
+
+    NO_PROMOTION = "no_promotion_transfer", _l("No promotion or transfer (Art.26(1))")
+    NO_RESIGNATION = "no_resignation", _l("No resignation (Art.26(4))")
+
+
+class AccountabilityHold(Base):
+    """A hold on a person named by a confirmed finding, until the loss is recovered."""
+
+    __tablename__ = "accountability_hold"
+    __scope_parent__ = "finding"
+    __table_args__ = (UniqueConstraint("finding_id", "user_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("accountability_finding.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    kind: Mapped[HoldKind] = enum_column(HoldKind)
+    placed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Lifted automatically when the loss is recovered (lifted_by empty), or by a person.
+    lifted_at: Mapped[datetime | None] = mapped_column(index=True)
+    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    lift_reason: Mapped[str | None] = mapped_column(Text)
+
+    finding = relationship("AccountabilityFinding")
+    user = relationship("User", foreign_keys=[user_id])
+    lifted_by = relationship("User", foreign_keys=[lifted_by_id])
+
+    def __str__(self) -> str:
+        return f"{self.kind.label}：{self.user}"

@@ -37,6 +37,7 @@ from backoffice.models.notification import TaskKind
 from backoffice.models.receivable import Payment, PaymentKind, Receivable, ReceivableStatus
 from backoffice.models.user import RoleName
 from backoffice.services import audit, notify
+from backoffice.services.accountability import open_for_closed_case
 from backoffice.services.aging import months_cutoff
 from backoffice.services.calendar import WorkCalendar
 from backoffice.services.numbering import next_number
@@ -447,6 +448,7 @@ def close(
     move(case, CaseStatus.CLOSED)
     case.outcome, case.outcome_note = outcome, (note or "").strip() or None
     case.closed_on, case.closed_by_id = on, user_id
+    open_for_closed_case(session, case)  # Art.25: a case closed with a loss gets a finding
 
 
 def override_strategy(case: CollectionCase, strategy: Strategy | str, reason: str) -> None:

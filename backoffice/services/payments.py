@@ -31,6 +31,7 @@ from backoffice.models.receivable import (
     Receivable,
     ReceivableStatus,
 )
+from backoffice.services.holds import lift_recovered
 
 ZERO = Decimal("0.00")
 
@@ -143,6 +144,7 @@ def allocate(session: Session, payment: Payment) -> list[PaymentAllocation]:
     if payment.unallocated != new_unallocated:
         payment.unallocated = new_unallocated
     session.flush()
+    lift_recovered(session, payment.customer_id)  # Art.26(1): a loss paid back lifts its holds
     return existing
 
 

@@ -23,7 +23,6 @@ from backoffice.models.org import SalesUnit
 from backoffice.models.receivable import Receivable, ReceivableStatus
 from backoffice.models.user import LeaderTitle, RoleName, User
 from backoffice.models.writeoff import (
-    AccountabilityFinding,
     ApprovalDecision,
     ApprovalStep,
     Decision,
@@ -383,25 +382,9 @@ def file(
             opened_on=today,
         )
     )
-    finding = AccountabilityFinding(
-        application_id=app.id,
-        case_id=app.case_id,
-        company_id=app.company_id,
-        sales_unit_id=app.sales_unit_id,
-    )
-    session.add(finding)
-    session.flush()
-    for uid in notify.users_with_role(session, RoleName.TEAM_LEAD):
-        notify.open_task(
-            session,
-            kind=TaskKind.ACCOUNTABILITY,
-            title=f"{app.app_no} 责任认定（个人或单位责任，Art.25）",
-            subject_type="accountability_finding",
-            subject_id=finding.id,
-            assignee_id=uid,
-            company_id=app.company_id,
-            sales_unit_id=app.sales_unit_id,
-        )
+    from backoffice.services import accountability  # Art.25: the responsibility analysis
+
+    accountability.open_for_writeoff(session, app)
     app.status, app.filed_at = WriteOffStatus.FILED, utcnow()
     app.sealed_at = utcnow()  # the write-off archive record is immutable from here
     return True
@@ -428,4 +411,7 @@ def record_recovery(
     )
     session.add(recovery)
     entry.recovered += amount
+    from backoffice.services.holds import lift_recovered  # Art.26(1): recovered, holds lift
+
+    lift_recovered(session, entry.customer_id)
     return recovery

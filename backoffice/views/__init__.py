@@ -13,7 +13,17 @@ from flask_login import current_user
 
 from backoffice import models as m
 from backoffice.extensions import db
-from backoffice.views import cases, cycle, jobs, ledger, org, records, writeoff
+from backoffice.views import (
+    accountability,
+    cases,
+    cycle,
+    holds,
+    jobs,
+    ledger,
+    org,
+    records,
+    writeoff,
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,7 @@ LEDGER, CYCLE, CASES, WRITEOFF, ARCHIVE, SYSTEM = (
     _l("Archive"),
     _l("System"),
 )
+ACCOUNTABILITY = _l("Accountability")
 
 REGISTRY: list[Entry] = [
     Entry(ledger.ReceivableView, m.Receivable, _l("Receivables"), LEDGER, "receivable"),
@@ -151,13 +162,28 @@ REGISTRY: list[Entry] = [
     ),
     Entry(writeoff.RecoveryView, m.Recovery, _l("Recoveries"), WRITEOFF, "recovery"),
     Entry(
-        writeoff.AccountabilityFindingView,
+        accountability.AccountabilityFindingView,
         m.AccountabilityFinding,
         _l("Accountability findings"),
-        WRITEOFF,
+        ACCOUNTABILITY,
         "accountability_finding",
     ),
-    Entry(writeoff.SanctionView, m.Sanction, _l("Sanctions"), WRITEOFF, "sanction"),
+    Entry(
+        accountability.FindingPartyView,
+        m.FindingParty,
+        _l("Persons and units named"),
+        ACCOUNTABILITY,
+        "finding_party",
+    ),
+    Entry(accountability.SanctionView, m.Sanction, _l("Sanctions"), ACCOUNTABILITY, "sanction"),
+    Entry(
+        holds.AccountabilityHoldView,
+        m.AccountabilityHold,
+        _l("Holds"),
+        ACCOUNTABILITY,
+        "accountability_hold",
+    ),
+    Entry(holds.HandOverView, m.HandOver, _l("Hand-overs"), SYSTEM, "hand_over"),
     Entry(records.ArchiveRecordView, m.ArchiveRecord, _l("Archives"), ARCHIVE, "archive_record"),
     Entry(records.ArchiveItemView, m.ArchiveItem, _l("Archive manifests"), ARCHIVE, "archive_item"),
     Entry(records.AuditLogView, m.AuditLog, _l("Audit log"), ARCHIVE, "audit_log"),
@@ -248,6 +274,15 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(
         LeadershipView(
             name=_l("Leadership report"), category=CYCLE, endpoint="leadership", url="leadership"
+        )
+    )
+    # Art.26: the register of holds (and later flags) HR exports (issue 12).
+    admin.add_view(
+        holds.AccountabilityRegisterView(
+            name=_l("Accountability register"),
+            category=ACCOUNTABILITY,
+            endpoint="accountability_register",
+            url="accountability-register",
         )
     )
     from backoffice.views.data_index import DataIndexView

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import inspect as sa_inspect
 from wtforms import PasswordField
 from wtforms.validators import Optional
 
-from backoffice.services import accounts
+from backoffice.extensions import db
+from backoffice.services import accounts, handover
 from backoffice.views.base import SecuredModelView
+from backoffice.views.holds import hand_over_link, user_holds
 
 
 class CompanyView(SecuredModelView):
@@ -33,8 +36,28 @@ class UserView(SecuredModelView):
         "roles",
         "sales_units",
         "active",
+        "holds",
         "last_login_at",
     )
+    column_details_list = (
+        "username",
+        "display_name",
+        "employee_code",
+        "email",
+        "roles",
+        "sales_units",
+        "leader_title",
+        "active",
+        "holds",
+        "hand_over",
+        "last_login_at",
+        "created_at",
+    )
+    # Art.26: the holds in force show on the person's record; Art.7: the hand-over is one
+    # click away.
+    column_formatters = {"holds": user_holds}
+    column_formatters_detail = {"holds": user_holds, "hand_over": hand_over_link}
+    column_labels = {"holds": _l("Holds (Art.26)"), "hand_over": _l("Hand-over (Art.7)")}
     column_details_exclude_list = ("password_hash", "session_version")
     column_export_exclude_list = ("password_hash", "session_version")
     column_searchable_list = ("username", "display_name", "employee_code")
@@ -70,6 +93,11 @@ class UserView(SecuredModelView):
                 raise ValueError(problem)
             model.password_hash = accounts.hash_password(new)
             model.session_version = (model.session_version or 1) + 1
+        if not is_created and sa_inspect(model).attrs.active.history.deleted == [True]:
+            # Art.7, 26: the generic edit door deactivates nobody with open items or a hold.
+            blockers = handover.deactivation_blockers(db.session, model)
+            if blockers:
+                raise ValueError(" ".join(blockers))
         super().on_model_change(form, model, is_created)
 
 

@@ -60,18 +60,6 @@ class RecoveryView(SecuredModelView):
     column_formatters = {"entry": application_link_of_entry}
 
 
-class AccountabilityFindingView(SecuredModelView):
-    """Art.24–26: the finding is completed from the application's page."""
-
-    column_list = ("application", "case", "kind", "people", "finding", "completed_at")
-    column_formatters = {"application": application_link}
-    column_formatters_detail = {"application": application_link}
-
-
-class SanctionView(SecuredModelView):
-    column_list = ("user", "kind", "decided_on", "finding", "note")
-
-
 class TargetView(SecuredModelView):
     column_list = ("period", "company", "sales_unit", "base_amount", "note")
     column_filters = ("period",)

@@ -31,7 +31,7 @@ from backoffice.models.case import CaseOrigin
 from backoffice.models.monthly import ReasonClass, RouteHint
 from backoffice.models.receivable import PaymentKind, PenaltyKind, ReceivableStatus, ReceivableType
 from backoffice.models.user import LeaderTitle, RoleName
-from backoffice.models.writeoff import WriteOffGround
+from backoffice.models.writeoff import AccountabilityHold, WriteOffGround
 from backoffice.services import audit, demo
 from tests import helpers
 from tests.conftest import _truncate
@@ -166,9 +166,19 @@ class TestFullDemo:
         assert len(filed) == 1 and filed[0].sealed_at is not None
         entry = db.session.scalar(select(RecourseEntry))
         assert entry.application_id == filed[0].id and 0 < entry.recovered < entry.written_off
-        finding = db.session.scalar(select(AccountabilityFinding))
+        finding = db.session.scalar(
+            select(AccountabilityFinding).where(AccountabilityFinding.application_id == filed[0].id)
+        )
         assert finding.people and finding.finding
-        assert count(db, Sanction, Sanction.finding_id == finding.id) == 1
+        # Issue 12: the finding names the VP and the salesperson, is confirmed by 总裁办, holds
+        # the salesperson, and carries a decided and a recommended measure besides the notice.
+        assert finding.confirmed_at is not None and finding.vp_id is not None
+        assert {p.basis.value for p in finding.parties} == {"art24", "art26_1", "art26_3"}
+        assert count(db, AccountabilityHold, AccountabilityHold.lifted_at.is_(None)) == 1
+        statuses = db.session.scalars(
+            select(Sanction.status).where(Sanction.finding_id == finding.id)
+        ).all()
+        assert sorted(s.value for s in statuses) == ["decided", "decided", "recommended"]
 
         (record,) = db.session.scalars(select(ArchiveRecord)).all()
         assert record.year == today.year - 1 and record.sealed_at is not None

@@ -63,6 +63,7 @@ class World:
             )
         )
         self.archive = self._archive()
+        self.finding = add(m.AccountabilityFinding(**self.scope, case_id=self.case.id))
 
     @property
     def scope(self) -> dict:
@@ -271,6 +272,29 @@ def _builders():
                 user_id=w.users["collector"].id,
                 kind=m.writeoff.SanctionKind.NOTICE,
                 decided_on=d,
+            )
+        ),
+        "finding_party": lambda w, o: add(
+            m.FindingParty(
+                finding_id=w.finding.id,
+                name=f"合同签订部门{next(_n)}",
+                responsibility=m.writeoff.ResponsibilityKind.UNIT,
+                basis=m.writeoff.PartyBasis.CONTRACTING,
+            )
+        ),
+        "accountability_hold": lambda w, o: add(
+            m.AccountabilityHold(
+                finding_id=w.finding.id,
+                user_id=helpers.make_user().id,
+                kind=m.writeoff.HoldKind.NO_PROMOTION,
+            )
+        ),
+        "hand_over": lambda w, o: add(
+            m.HandOver(
+                leaver_id=helpers.make_user().id,
+                successor_id=w.users["collector"].id,
+                by_id=w.users["admin"].id,
+                receivables=1,
             )
         ),
         "archive_record": lambda w, o: w._archive(),

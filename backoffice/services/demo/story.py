@@ -40,10 +40,12 @@ from backoffice.models.writeoff import (
     ResponsibilityKind,
     Sanction,
     SanctionKind,
+    SanctionStatus,
     WriteOffGround,
 )
 from backoffice.services import archive, cases, confirmation, monthly
 from backoffice.services import writeoff as wo
+from backoffice.services.demo import accountability
 from backoffice.services.evidence import store_generated
 from backoffice.services.pdf import render_pdf
 
@@ -67,6 +69,7 @@ class StorySteps:
         self.writeoffs()
         self.plans_and_costs()
         self.confirmation_rounds()
+        accountability.build(self)  # issue 12: findings, measures and holds
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -255,6 +258,8 @@ class StorySteps:
                     finding_id=finding.id,
                     user_id=self.users["collector"].id,
                     kind=SanctionKind.NOTICE,
+                    status=SanctionStatus.DECIDED,
+                    decided_by_id=self.users["leader"].id,
                     decided_on=self.today - timedelta(days=1),
                     note="清欠领导小组决定：通报批评（Art.20）",
                 )
