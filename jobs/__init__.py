@@ -122,7 +122,7 @@ def fetch_rq_job(job_id: str, connection: Redis | None = None) -> Job | None:
 
 
 JOB_MODULES = ("jobs.archive", "jobs.escalation", "jobs.imports", "jobs.maintenance",
-               "jobs.monthly", "jobs.reminders")
+               "jobs.monthly", "jobs.reminders", "jobs.case_rules")
 
 
 def preload() -> None:

@@ -38,6 +38,8 @@ class TaskKind(LabeledEnum):
     APPROVE_WRITEOFF = "approve_writeoff", _l("Approve write-off")
     COMPLETE_MATERIALS = "complete_materials", _l("Complete write-off materials")
     ACCOUNTABILITY = "accountability", _l("Complete accountability finding")
+    ANSWER_INFORMATION = "answer_information", _l("Answer the team's request for information")
+    APPROVE_LITIGATION = "approve_litigation", _l("Approve litigation")
 
 
 class Task(ScopedMixin, Base):

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from backoffice import models as m
 from backoffice.extensions import db
-from backoffice.views import cases, cycle, jobs, ledger, org, records, writeoff
+from backoffice.views import cases, cycle, information, jobs, ledger, org, records, writeoff
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,20 @@ REGISTRY: list[Entry] = [
         cases.PaymentInKindView, m.PaymentInKind, _l("Payment in kind"), CASES, "payment_in_kind"
     ),
     Entry(cases.LitigationView, m.Litigation, _l("Litigation"), CASES, "litigation"),
+    Entry(
+        information.InformationRequestView,
+        m.InformationRequest,
+        _l("Requests for information"),
+        CASES,
+        "information_request",
+    ),
+    Entry(
+        cases.CustomerCollectionPlanView,
+        m.CustomerCollectionPlan,
+        _l("Customer targets and plans"),
+        CASES,
+        "customer_collection_plan",
+    ),
     Entry(cases.CaseCostView, m.CaseCost, _l("Case costs"), CASES, "case_cost"),
     Entry(
         cases.DocumentRequirementView,
