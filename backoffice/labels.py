@@ -332,7 +332,7 @@ LABELS: dict[str, Any] = {
     "set_on": _l("Set on"),
     "stage": _l("Stage"),
     "strategy": _l("Strategy"),
-    "subject": _l("Subject"),
+    "subject": _l("Request title"),
     "target_amount": _l("Target amount"),
     "target_date": _l("Target date"),
     "title_doc_id": _l("Title document"),
