@@ -358,7 +358,10 @@ class CaseFilePages:
             add(
                 pik.appraised_on, _("Appraisal"), f"{pik.asset} {format_money(pik.appraisal_value)}"
             )
+            add(pik.preserved_on, _("Preservation"), f"{pik.asset} {pik.preservation or ''}")
             add(pik.title_transferred_on, _("Transfer of title"), pik.asset)
+            add(pik.realised_on, _("Value realised"),
+                f"{pik.asset} {format_money(pik.realised_value)}")  # fmt: skip
         for lit in litigations:
             add(lit.proposed_on, _("Lawsuit proposed"), f"{lit.court} {lit.claim or ''}")
             add(lit.decided_at, lit.status.label if lit.status.value == "rejected"

@@ -310,3 +310,16 @@ def test_case_file_in_chinese_shows_the_new_sections_without_enum_names(app, db,
         assert raw not in html, raw
     assert "待法务审批" in html and "已登记" in html
     _ = casefile_rules  # the module under test
+
+
+def test_menus_show_the_new_lists_to_their_roles(app, db, w):
+    """Requests for information are in the collector's, legal's and lead's menus; customer
+    targets in the lead's; the auditor reaches them from All records, not the menu."""
+
+    def nav(user) -> str:
+        return client_for(app, user).get("/admin/").get_data(as_text=True)
+
+    for user in (w["collector"], w["legal"], w["lead"]):
+        assert "/admin/information_request/" in nav(user), user.username
+    assert "/admin/customer_collection_plan/" in nav(w["lead"])
+    assert "/admin/customer_collection_plan/" not in nav(w["collector"])
