@@ -64,6 +64,28 @@ WORKFLOWS: dict[str, Workflow] = {
         create_flow="collection_case.apply_view",
     ),
     "payment_promise": Workflow("services/cases.py: judge_promises", create_flow=_CASE_FILE),
+    # Repayment plans (Art.23): instalments add up to the plan, their paid amounts come from
+    # the payments allocated; only the note is free.
+    "repayment_plan": Workflow(
+        "services/repayment.py", editable=frozenset({"note"}), create_flow=_CASE_FILE
+    ),
+    "instalment": Workflow("services/repayment.py"),
+    # Collateral and payment in kind (Art.23 (2)): appraisal, preservation, title, realised.
+    "collateral": Workflow(
+        "services/assets.py", editable=frozenset({"guarantor"}), create_flow=_CASE_FILE
+    ),
+    "payment_in_kind": Workflow("services/assets.py", create_flow=_CASE_FILE),
+    # Litigation (Art.10 (4)): proposed, approved by legal, filed; the judgment is free text.
+    "litigation": Workflow(
+        "services/litigation.py",
+        editable=frozenset({"judgment", "judgment_on", "enforcement"}),
+        create_flow=_CASE_FILE,
+    ),
+    # Requests for information (Art.19) and customers' targets and plans (Art.23 (2)).
+    "information_request": Workflow(
+        "services/information.py", create_flow="information_request.issue_view"
+    ),
+    "customer_collection_plan": Workflow("services/strategy.py", create_flow=_CASE_FILE),
     "watch_list_entry": Workflow("services/cases.py: escalate"),
     # Evidence (§3.4): uploaded with its hash, never overwritten, soft-deleted by the service.
     "evidence_document": Workflow(

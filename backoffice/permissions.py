@@ -131,11 +131,27 @@ PERMISSIONS: dict[str, dict[Action, frozenset[R]]] = {
     "collection_action": _rule(create=CASE_WORKERS, edit=CASE_WORKERS),
     "payment_promise": _rule(create=CASE_WORKERS, edit=CASE_WORKERS),
     "repayment_plan": _rule(create=CASE_WORKERS, edit=CASE_WORKERS),
-    "instalment": _rule(create=CASE_WORKERS, edit=CASE_WORKERS),
-    "collateral": _rule(create=CASE_WORKERS, edit=CASE_WORKERS),
-    "payment_in_kind": _rule(create=CASE_WORKERS, edit=CASE_WORKERS),
+    "instalment": _rule(create=NONE, edit=NONE, delete=NONE),  # made with their plan
+    # Art.23 (2): the steps are edits (CASE_WORKERS); booking the value realised is approved
+    # by the team lead.
+    "collateral": _rule(create=CASE_WORKERS, edit=CASE_WORKERS, approve={R.ADMIN, R.TEAM_LEAD}),
+    "payment_in_kind": _rule(
+        create=CASE_WORKERS, edit=CASE_WORKERS, approve={R.ADMIN, R.TEAM_LEAD}
+    ),
+    # Art.10 (4): the team proposes a lawsuit; the legal department approves it and files it.
     "litigation": _rule(
-        create={R.ADMIN, R.LEGAL, R.TEAM_LEAD}, edit={R.ADMIN, R.LEGAL, R.TEAM_LEAD}
+        create={R.ADMIN, R.LEGAL, R.TEAM_LEAD},
+        edit={R.ADMIN, R.LEGAL, R.TEAM_LEAD},
+        approve={R.ADMIN, R.LEGAL},
+        file={R.ADMIN, R.LEGAL},
+    ),
+    # Art.19: the team asks; the named unit or person answers (the service checks who).
+    "information_request": _rule(
+        create={R.ADMIN, R.TEAM_LEAD, R.LEGAL}, edit=NONE, delete=NONE, answer=ALL
+    ),
+    # Art.23 (2): a customer's collection target and plan, set by the team or its collector.
+    "customer_collection_plan": _rule(
+        create={R.ADMIN, R.TEAM_LEAD, R.COLLECTOR}, edit=NONE, delete=NONE
     ),
     "case_cost": _rule(create=CASE_WORKERS | {R.FINANCE}, edit=CASE_WORKERS | {R.FINANCE}),
     "document_requirement": _rule(create={R.ADMIN, R.TEAM_LEAD}, edit={R.ADMIN, R.TEAM_LEAD}),

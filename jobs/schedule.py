@@ -82,6 +82,14 @@ def daily_escalation_run(today: date) -> list[Due]:
     return [Due(daily_escalation, (day,), make_job_id("escalate", day))]
 
 
+def daily_case_rules_run(today: date) -> list[Due]:
+    """Art.19, 23: every day, late instalments break their plan, late answers escalate."""
+    from jobs.case_rules import daily_case_rules
+
+    day = today.isoformat()
+    return [Due(daily_case_rules, (day,), make_job_id("case-rules", day))]
+
+
 def year_end_archive_transfer(today: date) -> list[Due]:
     """Art.22: on 31 December the year's closed cases go to the archive; on the first days of
     January (the 1st to the 7th) the previous year's transfer is started if it never was, so a
@@ -106,6 +114,7 @@ SCHEDULE: list[Callable[[date], list[Due]]] = [
     monthly_on_dispatch_day,
     daily_deadline_reminders,
     daily_escalation_run,
+    daily_case_rules_run,
     year_end_archive_transfer,
 ]
 

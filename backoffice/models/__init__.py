@@ -19,6 +19,7 @@ from backoffice.models.case import (
     RepaymentPlan,
     WatchListEntry,
 )
+from backoffice.models.case_steps import CustomerCollectionPlan, InformationRequest
 from backoffice.models.customer import CreditEvent, Customer
 from backoffice.models.evidence import EvidenceDocument
 from backoffice.models.job import JobRun

@@ -75,6 +75,25 @@ class CollateralKind(LabeledEnum):
     PLEDGE = "pledge", _l("Pledge")
 
 
+class LitigationStatus(LabeledEnum):
+    """Art.10 (4): a lawsuit is filed only after the legal department's approval step."""
+
+    PROPOSED = "proposed", _l("Awaiting legal approval")
+    APPROVED = "approved", _l("Approved by legal")
+    REJECTED = "rejected", _l("Rejected by legal")
+    FILED = "filed", _l("Filed in court")
+
+
+class AssetStage(LabeledEnum):
+    """Art.23 (2)(2)(3): collateral and payment in kind go through these steps in order."""
+
+    REGISTERED = "registered", _l("Registered")
+    APPRAISED = "appraised", _l("Appraised")
+    PRESERVED = "preserved", _l("Preserved")
+    TITLE_TRANSFERRED = "title_transferred", _l("Title transferred")
+    REALISED = "realised", _l("Value realised")
+
+
 class CostKind(LabeledEnum):
     """Art.8: travel, lost working time and bonuses are charged to the owning unit."""
 
@@ -210,6 +229,9 @@ class PaymentPromise(CaseChild, Base):
 
 
 class RepaymentPlan(CaseChild, Base):
+    """A repayment agreement: instalments that add up to ``total``, due after ``agreed_on``
+    (``services/repayment.py``); the plan is a promise, broken by a late instalment."""
+
     __tablename__ = "repayment_plan"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -217,6 +239,10 @@ class RepaymentPlan(CaseChild, Base):
     agreed_on: Mapped[date]
     total: Mapped[Decimal]
     note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[PromiseStatus] = enum_column(
+        PromiseStatus, default=PromiseStatus.PENDING, server_default="pending"
+    )
+    broken_on: Mapped[date | None]
 
     case = relationship("CollectionCase")
     instalments: Mapped[list[Instalment]] = relationship(
@@ -234,7 +260,9 @@ class Instalment(Base):
     seq: Mapped[int]
     due_on: Mapped[date]
     amount: Mapped[Decimal]
+    # Derived from the payments allocated to the case's receivables, never typed.
     paid_amount: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    late_notified_on: Mapped[date | None]
 
     plan: Mapped[RepaymentPlan] = relationship(back_populates="instalments")
 
@@ -243,7 +271,31 @@ class Instalment(Base):
         return self.plan.case
 
 
-class Collateral(CaseChild, Base):
+class AssetSteps:
+    """Art.23 (2)(3): appraisal, preservation and transfer of title, each with its document
+    from the evidence store, then the value realised, booked as a recovery
+    (``services/assets.py``)."""
+
+    stage: Mapped[AssetStage] = enum_column(
+        AssetStage, default=AssetStage.REGISTERED, server_default="registered"
+    )
+    appraisal_value: Mapped[Decimal | None]
+    appraised_on: Mapped[date | None]
+    appraisal_doc_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_document.id"))
+    preservation: Mapped[str | None] = mapped_column(Text)
+    preserved_on: Mapped[date | None]
+    preservation_doc_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_document.id"))
+    title_transferred_on: Mapped[date | None]
+    title_doc_id: Mapped[int | None] = mapped_column(ForeignKey("evidence_document.id"))
+    realised_value: Mapped[Decimal | None]
+    realised_on: Mapped[date | None]
+    # Where the value realised was booked: a payment allocated to the case's receivables, or
+    # a recovery on a written-off debt's recourse entry (Art.18).
+    realised_payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"))
+    realised_recovery_id: Mapped[int | None] = mapped_column(ForeignKey("recovery.id"))
+
+
+class Collateral(AssetSteps, CaseChild, Base):
     __tablename__ = "collateral"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -255,8 +307,11 @@ class Collateral(CaseChild, Base):
 
     case = relationship("CollectionCase")
 
+    def __str__(self) -> str:
+        return self.description[:60]
 
-class PaymentInKind(CaseChild, Base):
+
+class PaymentInKind(AssetSteps, CaseChild, Base):
     """Art.23 (2)(3): appraisal, preservation, transfer of title."""
 
     __tablename__ = "payment_in_kind"
@@ -264,15 +319,16 @@ class PaymentInKind(CaseChild, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"), index=True)
     asset: Mapped[str] = mapped_column(Text)
-    appraisal_value: Mapped[Decimal | None]
-    appraised_on: Mapped[date | None]
-    preservation: Mapped[str | None] = mapped_column(Text)
-    title_transferred_on: Mapped[date | None]
 
     case = relationship("CollectionCase")
 
+    def __str__(self) -> str:
+        return self.asset[:60]
+
 
 class Litigation(CaseChild, Base):
+    """Art.10 (4): proposed, approved (or rejected) by the legal department, then filed."""
+
     __tablename__ = "litigation"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -283,8 +339,19 @@ class Litigation(CaseChild, Base):
     judgment: Mapped[str | None] = mapped_column(Text)
     judgment_on: Mapped[date | None]
     enforcement: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[LitigationStatus] = enum_column(
+        LitigationStatus, default=LitigationStatus.PROPOSED, server_default="proposed"
+    )
+    claim: Mapped[str | None] = mapped_column(Text)  # what is sued for, and why
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    proposed_on: Mapped[date | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
 
     case = relationship("CollectionCase")
+    proposed_by = relationship("User", foreign_keys=[proposed_by_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])
 
 
 class CaseCost(CaseChild, ScopedMixin, Base):

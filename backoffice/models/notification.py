@@ -41,6 +41,8 @@ class TaskKind(LabeledEnum):
     CONFIRM_FINDING = "confirm_finding", _l("Confirm accountability finding")
     DECIDE_SANCTION = "decide_sanction", _l("Decide recommended sanction")
     MAKE_GOOD = "make_good", _l("Make good by the deadline")
+    ANSWER_INFORMATION = "answer_information", _l("Answer the team's request for information")
+    APPROVE_LITIGATION = "approve_litigation", _l("Approve litigation")
 
 
 class Task(ScopedMixin, Base):

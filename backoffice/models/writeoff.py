@@ -286,10 +286,6 @@ class FindingParty(Base):
     def __str__(self) -> str:
         return str(self.user) if self.user is not None else (self.name or "")
 
-    def __str__(self) -> str:
-        # People name a finding by the write-off (or case) it is about, not "#1" (issue 11).
-        subject = self.application or self.case
-        return str(subject) if subject is not None else (self.people or "")
 
 
 class Sanction(Base):

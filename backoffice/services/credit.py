@@ -142,7 +142,7 @@ def set_financial_status(
     if customer.financial_status == status:
         return None
     old, customer.financial_status = customer.financial_status, status
-    return _event(
+    event = _event(
         session,
         customer,
         CreditEventKind.FINANCIAL_STATUS,
@@ -151,6 +151,10 @@ def set_financial_status(
         reason,
         user_id,
     )
+    from backoffice.services.strategy import resuggest  # Art.23: the suggestion follows
+
+    resuggest(session, customer)
+    return event
 
 
 def flag_overdue_days(session: Session) -> int:

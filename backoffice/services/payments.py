@@ -28,6 +28,7 @@ from backoffice.models.customer import Customer
 from backoffice.models.receivable import (
     Payment,
     PaymentAllocation,
+    PaymentKind,
     Receivable,
     ReceivableStatus,
 )
@@ -246,4 +247,22 @@ def unallocated_total(session: Session, customer_ids: Iterable[int] | None = Non
     stmt = select(func.coalesce(func.sum(Payment.unallocated), ZERO))
     if customer_ids is not None:
         stmt = stmt.where(Payment.customer_id.in_(list(customer_ids)))
+    return session.scalar(stmt) or ZERO
+
+
+def allocated_to(
+    session: Session, receivable_ids: Iterable[int], since: date | None = None
+) -> Decimal:
+    """Money (payments, not credit notes) allocated to ``receivable_ids``, received on or after
+    ``since``. Read-only; what a repayment plan's instalments are paid from."""
+    ids = list(receivable_ids)
+    if not ids:
+        return ZERO
+    stmt = (
+        select(func.coalesce(func.sum(PaymentAllocation.amount), ZERO))
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .where(PaymentAllocation.receivable_id.in_(ids), Payment.kind == PaymentKind.PAYMENT)
+    )
+    if since is not None:
+        stmt = stmt.where(Payment.received_on >= since)
     return session.scalar(stmt) or ZERO

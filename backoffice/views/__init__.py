@@ -18,6 +18,7 @@ from backoffice.views import (
     cases,
     cycle,
     holds,
+    information,
     jobs,
     ledger,
     org,
@@ -114,6 +115,20 @@ REGISTRY: list[Entry] = [
         cases.PaymentInKindView, m.PaymentInKind, _l("Payment in kind"), CASES, "payment_in_kind"
     ),
     Entry(cases.LitigationView, m.Litigation, _l("Litigation"), CASES, "litigation"),
+    Entry(
+        information.InformationRequestView,
+        m.InformationRequest,
+        _l("Requests for information"),
+        CASES,
+        "information_request",
+    ),
+    Entry(
+        cases.CustomerCollectionPlanView,
+        m.CustomerCollectionPlan,
+        _l("Customer targets and plans"),
+        CASES,
+        "customer_collection_plan",
+    ),
     Entry(cases.CaseCostView, m.CaseCost, _l("Case costs"), CASES, "case_cost"),
     Entry(
         cases.DocumentRequirementView,

@@ -56,7 +56,7 @@ from backoffice.models.evidence import DocumentType, EvidenceDocument
 from backoffice.models.receivable import Receivable
 from backoffice.models.user import User
 from backoffice.permissions import Action, can, scope_filter
-from backoffice.services import audit, cases
+from backoffice.services import audit, cases, repayment
 from backoffice.services.audit import SealedError
 from backoffice.services.formatting import format_money
 from backoffice.services.transitions import StaleStateError
@@ -190,12 +190,15 @@ class CaseFilePages:
         if case.sealed_at is None and case.status is not CaseStatus.REFUSED:
             try:
                 cases.judge_promises(db.session, case, today())
+                repayment.refresh_case(db.session, case)  # paid amounts from payments
                 db.session.commit()
             except SealedError:
                 db.session.rollback()
         return self._file_page(case)
 
     def _file_page(self, case: CollectionCase, status: int = 200):
+        from backoffice.views.casefile_rules import rules_context
+
         on = today()
         session = db.session
         receivables = session.scalars(
@@ -287,6 +290,7 @@ class CaseFilePages:
                 action_kinds=list(ActionKind),
                 today=on,
                 letter_deadline=on + timedelta(days=LETTER_DAYS),
+                **rules_context(case, on),
                 download_endpoint=(
                     "evidence.download" if _endpoint_exists("evidence.download") else None
                 ),
@@ -354,8 +358,14 @@ class CaseFilePages:
             add(
                 pik.appraised_on, _("Appraisal"), f"{pik.asset} {format_money(pik.appraisal_value)}"
             )
+            add(pik.preserved_on, _("Preservation"), f"{pik.asset} {pik.preservation or ''}")
             add(pik.title_transferred_on, _("Transfer of title"), pik.asset)
+            add(pik.realised_on, _("Value realised"),
+                f"{pik.asset} {format_money(pik.realised_value)}")  # fmt: skip
         for lit in litigations:
+            add(lit.proposed_on, _("Lawsuit proposed"), f"{lit.court} {lit.claim or ''}")
+            add(lit.decided_at, lit.status.label if lit.status.value == "rejected"
+                else _("Approved by legal"), lit.decision_note or "")  # fmt: skip
             add(lit.filed_on, _("Lawsuit filed"), f"{lit.court} {lit.court_case_no or ''}")
             add(lit.judgment_on, _("Judgment"), lit.judgment or "")
         for c in costs:

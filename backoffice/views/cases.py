@@ -10,12 +10,13 @@ from markupsafe import Markup
 from backoffice.services.formatting import file_kind, file_size
 from backoffice.views.base import SecuredModelView
 from backoffice.views.casefile_letters import CaseLetterPages
+from backoffice.views.casefile_rules import CaseRulePages
 from backoffice.views.casefile_work import CaseWorkPages
 
 CASE_REF = {"case": {"fields": ("case_no",), "page_size": 20}}
 
 
-class CollectionCaseView(CaseWorkPages, CaseLetterPages, SecuredModelView):
+class CollectionCaseView(CaseWorkPages, CaseLetterPages, CaseRulePages, SecuredModelView):
     """The case list; each case number opens its case file (``views/casefile.py``)."""
 
     # Art.16: a case exists through escalation or an accepted application, never typed in;
@@ -80,24 +81,72 @@ class PaymentPromiseView(CaseChildView):
 
 
 class RepaymentPlanView(CaseChildView):
-    column_list = ("case", "agreed_on", "total", "note")
+    # Made on the case file with its instalments (``services/repayment.py``); the generic
+    # form edits the note only (``backoffice.governance``).
+    column_list = ("case", "agreed_on", "total", "status", "broken_on", "note")
+    column_filters = ("status", "agreed_on")
     form_excluded_columns = ("instalments",)
 
 
 class InstalmentView(CasePartRule, SecuredModelView):
-    column_list = ("plan", "seq", "due_on", "amount", "paid_amount")
+    # The paid amount comes from the payments allocated, never typed (``repayment``).
+    column_list = ("plan", "seq", "due_on", "amount", "paid_amount", "late_notified_on")
+
+
+ASSET_STEPS = (
+    "stage",
+    "appraisal_value",
+    "appraised_on",
+    "preserved_on",
+    "title_transferred_on",
+    "realised_value",
+    "realised_on",
+)
 
 
 class CollateralView(CaseChildView):
-    column_list = ("case", "kind", "description", "value", "guarantor")
+    column_list = ("case", "kind", "description", "value", "guarantor", *ASSET_STEPS)
+    column_filters = ("stage", "kind")
 
 
 class PaymentInKindView(CaseChildView):
-    column_list = ("case", "asset", "appraisal_value", "appraised_on", "title_transferred_on")
+    column_list = ("case", "asset", *ASSET_STEPS)
+    column_filters = ("stage",)
 
 
 class LitigationView(CaseChildView):
-    column_list = ("case", "court", "court_case_no", "filed_on", "judgment_on", "enforcement")
+    # Art.10 (4): proposed and approved on the case file; the generic form writes only the
+    # judgment and enforcement (``backoffice.governance``).
+    column_list = (
+        "case",
+        "court",
+        "status",
+        "proposed_by",
+        "decided_by",
+        "court_case_no",
+        "filed_on",
+        "judgment_on",
+        "enforcement",
+    )
+    column_filters = ("status", "filed_on")
+
+
+class CustomerCollectionPlanView(SecuredModelView):
+    """Art.23 (2): each customer's target and plan, set on its case file."""
+
+    column_list = (
+        "customer",
+        "case",
+        "set_on",
+        "target_amount",
+        "target_date",
+        "strategy",
+        "reasons",
+        "measures",
+        "set_by",
+    )
+    column_filters = ("set_on", "target_date", "strategy")
+    column_default_sort = ("set_on", True)
 
 
 class CaseCostView(CaseChildView):

@@ -316,6 +316,38 @@ class TestFullDemo:
             == 0
         )
 
+    def test_demo_shows_the_case_rules_of_issue_12(self, full_demo):
+        """The demo's plan has instalment 1 paid from a real payment and instalment 2 late (the
+        promise broken); lawsuits went through legal and one awaits it; an asset is appraised
+        and preserved with documents; a customer target; a request answered, one escalated."""
+        from backoffice.models import CustomerCollectionPlan, InformationRequest
+        from backoffice.models.case import (
+            AssetStage,
+            Litigation,
+            LitigationStatus,
+            PaymentInKind,
+            PromiseStatus,
+            RepaymentPlan,
+        )
+
+        db = full_demo
+        plan = db.session.scalar(select(RepaymentPlan).order_by(RepaymentPlan.id))
+        first, second, _third = plan.instalments
+        assert first.paid_amount == first.amount and second.paid_amount == 0
+        assert plan.status is PromiseStatus.BROKEN and second.late_notified_on is not None
+        statuses = set(db.session.scalars(select(Litigation.status)))
+        assert {LitigationStatus.FILED, LitigationStatus.PROPOSED} <= statuses
+        assert count(db, Litigation, Litigation.filed_on.is_not(None),
+                     Litigation.decided_by_id.is_(None)) == 0  # fmt: skip
+        asset = db.session.scalar(select(PaymentInKind))
+        assert asset.stage is AssetStage.PRESERVED
+        assert asset.appraisal_doc_id and asset.preservation_doc_id
+        assert count(db, CustomerCollectionPlan) == 1
+        requests = db.session.scalars(select(InformationRequest).order_by(InformationRequest.id))
+        late, answered = requests.all()
+        assert late.escalated_on is not None and late.answer is None
+        assert answered.answer and not answered.answered_late
+
 
 def test_every_demo_user_logs_in_with_the_demo_password(app, db, small):
     """Each DEMO_USERS entry exists with its role and logs in with DEMO_PASSWORD."""

@@ -33,7 +33,7 @@ from backoffice.models.case import (
 )
 from backoffice.models.customer import FinancialStatus
 from backoffice.models.evidence import DocumentType, EvidenceDocument
-from backoffice.services import cases
+from backoffice.services import cases, payments
 from backoffice.services.calendar import load_year
 from backoffice.views import casefile
 from tests import helpers
@@ -409,17 +409,21 @@ def test_case_file_shows_every_part_and_judges_promises(client, db, world):
         CaseCost(case_id=case.id, company_id=case.company_id, sales_unit_id=case.sales_unit_id,
                  kind=CostKind.LEGAL, amount=Decimal("300.50"), incurred_on=date(2026, 8, 5)),
     ])  # fmt: skip
-    plan = RepaymentPlan(case_id=case.id, agreed_on=date(2026, 7, 1), total=Decimal("20000"))
+    plan = RepaymentPlan(case_id=case.id, agreed_on=date(2026, 7, 1), total=Decimal("30000"))
     db.session.add(plan)
     db.session.flush()
     db.session.add_all([
-        Instalment(plan_id=plan.id, seq=1, due_on=date(2026, 7, 10), amount=Decimal("10000"),
-                   paid_amount=Decimal("10000")),
+        Instalment(plan_id=plan.id, seq=1, due_on=date(2026, 7, 10), amount=Decimal("10000")),
         Instalment(plan_id=plan.id, seq=2, due_on=date(2026, 8, 1), amount=Decimal("10000")),
         Instalment(plan_id=plan.id, seq=3, due_on=date(2026, 9, 1), amount=Decimal("10000")),
     ])  # fmt: skip
     db.session.commit()
-    helpers.make_payment(world["customer"], amount="5000", received_on=date(2026, 7, 10))
+    # Instalment 1 is paid in full and 2 in part from real payments (their allocations).
+    for amount, on in (("10000", date(2026, 7, 8)), ("5000", date(2026, 7, 10))):
+        payments.allocate(
+            db.session, helpers.make_payment(world["customer"], amount=amount, received_on=on)
+        )
+    db.session.commit()
     doc = helpers.make_evidence(case, name="购销合同.pdf", doc_type=DocumentType.CONTRACT)
 
     client = as_user(client, world["collector"])
@@ -433,6 +437,9 @@ def test_case_file_shows_every_part_and_judges_promises(client, db, world):
     assert 'id="cost-total">Total ¥1,500.50' in html
     assert f"/admin/evidence/{doc.id}/download" in html
     assert html.count('class="late"') == 1  # instalment 2 only
+    db.session.expire_all()
+    paid = [i.paid_amount for i in db.session.get(RepaymentPlan, plan.id).instalments]
+    assert paid == [Decimal("10000"), Decimal("5000"), Decimal("0")]  # from the allocations
     assert html.count('class="missed"') == len(cases.CHECKLIST) - 1  # the contract is in
     statuses = dict(
         db.session.execute(select(PaymentPromise.note, PaymentPromise.status)).tuples().all()

@@ -216,6 +216,30 @@ def _builders():
         ),
         "payment_in_kind": case_child(m.PaymentInKind, asset="设备"),
         "litigation": case_child(m.Litigation, court="人民法院"),
+        "information_request": lambda w, o: add(
+            m.InformationRequest(
+                **w.scope,
+                case_id=w.case.id,
+                addressee_unit_id=w.unit.id,
+                subject="调查",
+                question="请提供对账单",
+                issued_by_id=w.users["team_lead"].id,
+                issued_on=d,
+                due_on=d,
+            )
+        ),
+        "customer_collection_plan": lambda w, o: add(
+            m.CustomerCollectionPlan(
+                **w.scope,
+                customer_id=w.customer.id,
+                reasons="资金紧张",
+                target_amount=money,
+                target_date=d,
+                measures="上门催收",
+                set_by_id=w.users["team_lead"].id,
+                set_on=d,
+            )
+        ),
         "case_cost": lambda w, o: add(
             m.CaseCost(
                 **w.scope,

@@ -46,6 +46,7 @@ from backoffice.models.writeoff import (
 from backoffice.services import archive, cases, confirmation, monthly
 from backoffice.services import writeoff as wo
 from backoffice.services.demo import accountability
+from backoffice.services.demo.rules_b import seed_rules_b
 from backoffice.services.evidence import store_generated
 from backoffice.services.pdf import render_pdf
 
@@ -68,6 +69,7 @@ class StorySteps:
         self.last_year_archive()
         self.writeoffs()
         self.plans_and_costs()
+        seed_rules_b(self)  # issue 12: plans, lawsuits, assets, targets, requests
         self.confirmation_rounds()
         accountability.build(self)  # issue 12: findings, measures and holds
 
