@@ -287,7 +287,6 @@ class FindingParty(Base):
         return str(self.user) if self.user is not None else (self.name or "")
 
 
-
 class Sanction(Base):
     """Art.20: a measure against a person, recommended by the team and decided by the
     leadership with its date; lifted with a reason."""
