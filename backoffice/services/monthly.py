@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,9 +32,15 @@ from backoffice.models.monthly import (
     Statement,
 )
 from backoffice.models.org import Company, SalesUnit
-from backoffice.models.receivable import Payment, PaymentAllocation, Receivable, ReceivableStatus
+from backoffice.models.receivable import Receivable
 from backoffice.services.calendar import WorkCalendar
 from backoffice.services.export import write_xlsx
+from backoffice.services.monthly_snapshot import (  # noqa: F401  (re-exported for callers)
+    Line,
+    paid_by,
+    snapshot_query,
+    unit_lines,
+)
 from backoffice.services.pdf import render_pdf
 from backoffice.services.storage import get_storage
 
@@ -97,64 +103,6 @@ def ensure_run(session: Session, p: Plan) -> MonthlyRun:
             session.rollback()
             run = session.scalar(select(MonthlyRun).where(MonthlyRun.period == p.period))
     return run
-
-
-# ---------------------------------------------------------------------------------------------
-# The snapshot: what was outstanding at the close, computed in SQL.
-
-
-def paid_by(as_of: date):
-    """Per receivable (``rid``), what was paid on it by ``as_of`` (``paid``), as a subquery."""
-    return (
-        select(
-            PaymentAllocation.receivable_id.label("rid"),
-            func.sum(PaymentAllocation.amount).label("paid"),
-        )
-        .join(Payment, Payment.id == PaymentAllocation.payment_id)
-        .where(Payment.received_on <= as_of)
-        .group_by(PaymentAllocation.receivable_id)
-        .subquery()
-    )
-
-
-def snapshot_query(as_of: date, *, overdue_only: bool):
-    """Rows of (receivable, outstanding at close) for receivables open at ``as_of``."""
-    paid = paid_by(as_of)
-    outstanding = (
-        Receivable.amount - func.coalesce(paid.c.paid, 0) - Receivable.written_off_amount
-    ).label("outstanding_at_close")
-    query = (
-        select(Receivable, outstanding)
-        .outerjoin(paid, paid.c.rid == Receivable.id)
-        .where(or_(Receivable.issue_date.is_(None), Receivable.issue_date <= as_of))
-        .where(Receivable.status != ReceivableStatus.WRITTEN_OFF)
-        .where(outstanding > 0)
-    )
-    if overdue_only:  # Art.3: past the agreed due date and still unpaid
-        query = query.where(Receivable.due_date < as_of)
-    return query
-
-
-@dataclass
-class Line:
-    receivable: Receivable
-    customer_name: str
-    outstanding: Decimal
-    overdue_days: int
-
-
-def unit_lines(session: Session, unit_id: int, as_of: date) -> list[Line]:
-    rows = session.execute(
-        snapshot_query(as_of, overdue_only=True)
-        .add_columns(Customer.name)
-        .join(Customer, Customer.id == Receivable.customer_id)
-        .where(Receivable.sales_unit_id == unit_id)
-        .order_by(Customer.name, Receivable.due_date, Receivable.doc_no)
-    ).all()
-    return [
-        Line(r.Receivable, r.name, r.outstanding_at_close, (as_of - r.Receivable.due_date).days)
-        for r in rows
-    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,9 +341,7 @@ def finish_if_complete(session: Session, p: Plan) -> bool:
     """Set the run's ``finished_at`` once its last part is done (the statements come after the
     unit reports and forms, so no missing statement means nothing missing). Commits; True if
     it was set now. Safe from concurrent statement jobs: only the first one sets it."""
-    finished = session.scalar(
-        select(MonthlyRun.finished_at).where(MonthlyRun.period == p.period)
-    )
+    finished = session.scalar(select(MonthlyRun.finished_at).where(MonthlyRun.period == p.period))
     if finished is not None:
         return False  # already set: no whole-ledger snapshot for each later statement job
     if missing_statements(session, p):
