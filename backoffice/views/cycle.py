@@ -14,7 +14,8 @@ from backoffice.models.base import utcnow
 from backoffice.models.notification import Notification
 from backoffice.permissions import Action
 from backoffice.views.base import SecuredModelView
-from backoffice.views.confirmation import ConfirmationPages, ReportDownloads, StatementDownloads
+from backoffice.views.confirmation import ConfirmationPages
+from backoffice.views.cycle_files import ReportDownloads, StatementDownloads
 from backoffice.views.doors import safe_target
 
 
