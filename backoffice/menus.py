@@ -27,6 +27,7 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "payment_promise",
             "repayment_plan",
             "writeoff_application",
+            "case_submission",
         }
     ),
     RoleName.FINANCE: frozenset(
@@ -41,6 +42,7 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "writeoff_application",
             "recourse_entry",
             "case_cost",
+            "report_dispatch",
         }
     ),
     RoleName.CREDIT: frozenset(
@@ -80,6 +82,8 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "writeoff_application",
             "accountability_finding",
             "sanction",
+            "case_submission",
+            "refusal_consequence",
         }
     ),
     RoleName.LEADER: frozenset(
@@ -93,6 +97,7 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "accountability_finding",
             "sanction",
             "target",
+            "refusal_consequence",
         }
     ),
     RoleName.AUDITOR: frozenset(

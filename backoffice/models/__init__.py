@@ -19,15 +19,18 @@ from backoffice.models.case import (
     RepaymentPlan,
     WatchListEntry,
 )
+from backoffice.models.case_rules import CaseSubmission, ProposedMeasure, RefusalConsequence
 from backoffice.models.customer import CreditEvent, Customer
 from backoffice.models.evidence import EvidenceDocument
 from backoffice.models.job import JobRun
 from backoffice.models.monthly import (
     ConfirmationForm,
     ConfirmationLine,
+    ConfirmationLinePart,
     MonthlyReport,
     MonthlyRun,
     OverdueReason,
+    ReportDispatch,
     Statement,
 )
 from backoffice.models.notification import Notification, Task

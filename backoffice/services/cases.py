@@ -36,7 +36,7 @@ from backoffice.models.evidence import DocumentType, EvidenceDocument
 from backoffice.models.notification import TaskKind
 from backoffice.models.receivable import Payment, PaymentKind, Receivable, ReceivableStatus
 from backoffice.models.user import RoleName
-from backoffice.services import audit, notify
+from backoffice.services import audit, large_debts, notify, refusals
 from backoffice.services.aging import months_cutoff
 from backoffice.services.calendar import WorkCalendar
 from backoffice.services.numbering import next_number
@@ -290,7 +290,9 @@ def escalate(session: Session, as_of: date) -> EscalationResult:
                 dedup_key=f"watch:{customer.id}:{row.oldest}",
             )
             result.watch_listed.append(customer.id)
-        if row.oldest < over6 and open_case_of(session, customer.id) is None:
+        if large_debts.team_involved(session, row.amount, row.oldest, over3, over6) and (
+            open_case_of(session, customer.id) is None
+        ):
             # Art.16 (3): over 6 months, the team intervenes compulsorily, per customer.
             receivables = _overdue_receivables(session, customer.id, as_of)
             case = _new_case(
@@ -376,6 +378,7 @@ def refuse(session: Session, case: CollectionCase, user_id: int, reason: str) ->
         reason,
         dedup_key=f"case-refused:{case.id}",
     )
+    refusals.record_consequence(session, case, user_id)  # Art.16 (4): the unit and handler
 
 
 def missing_documents(session: Session, case: CollectionCase) -> list[DocumentRequirement]:

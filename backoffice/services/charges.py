@@ -1,20 +1,25 @@
 """Art.3 charges: interest, penalty interest and liquidated damages per the contract's terms,
 computed apart from the principal, in Python (one receivable) and in SQL (lists, reports).
 
-Moved out of ``aging.py`` unchanged; ``aging.aging_columns`` still names ``penalty``.
+The SQL ``penalty_expr`` is the penalty interest (罚息) the receivables list has always shown;
+``charges_of`` gives all three for one document, and ``included_charges`` says which of them
+the overdue total counts (a setting; none by default, so existing totals do not move).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import case, func, literal, select, type_coerce
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from backoffice.models.base import CENT, Money
-from backoffice.models.receivable import Contract, PenaltyKind, Receivable
+from backoffice.models.receivable import ChargeKind, Contract, PenaltyKind, Receivable
+from backoffice.services import ledger_cache
 from backoffice.services.aging import ZERO, _has_outstanding, days_overdue, days_overdue_expr
 
 
@@ -106,3 +111,94 @@ def penalty_expr(as_of: date) -> ColumnElement[Decimal]:
         ),
         Money(),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Art.3: the three charges apart, and which of them the overdue total counts
+
+#: Setting ``overdue_total_charges``: which charges the overdue total includes. By default
+#: none, so the overdue total is the principal outstanding, as before the setting existed.
+CHARGES_SETTING = "overdue_total_charges"
+DEFAULT_INCLUDED: dict[str, bool] = {kind.value: False for kind in ChargeKind}
+
+#: The charges' names on documents sent out (reports, statements): always Chinese, like the
+#: rest of those documents' text.
+DOCUMENT_NAMES: dict[ChargeKind, str] = {
+    ChargeKind.INTEREST: "利息",
+    ChargeKind.PENALTY_INTEREST: "罚息",
+    ChargeKind.DAMAGES: "违约金",
+}
+
+#: Each charge's terms on the contract: (kind, daily rate, fixed amount) columns.
+TERMS: dict[ChargeKind, tuple[str, str, str]] = {
+    ChargeKind.INTEREST: ("interest_kind", "interest_daily_rate", "interest_fixed"),
+    ChargeKind.PENALTY_INTEREST: ("penalty_kind", "penalty_daily_rate", "penalty_fixed"),
+    ChargeKind.DAMAGES: ("damages_kind", "damages_daily_rate", "damages_fixed"),
+}
+
+
+@dataclass(frozen=True)
+class Charges:
+    """Art.3: interest, penalty interest and liquidated damages of one or more documents."""
+
+    interest: Decimal = ZERO
+    penalty_interest: Decimal = ZERO
+    damages: Decimal = ZERO
+
+    def of(self, kind: ChargeKind) -> Decimal:
+        return getattr(self, kind.value)
+
+    def __add__(self, other: Charges) -> Charges:
+        return Charges(*(self.of(k) + other.of(k) for k in ChargeKind))
+
+    @property
+    def any(self) -> bool:
+        return any(self.of(k) for k in ChargeKind)
+
+    def included(self, kinds: frozenset[ChargeKind]) -> Decimal:
+        """The part of the charges the overdue total counts (Art.3, by the setting)."""
+        return sum((self.of(k) for k in ChargeKind if k in kinds), ZERO)
+
+
+def included_charges(session: Session) -> frozenset[ChargeKind]:
+    """Art.3: the charges the overdue total includes (Setting ``overdue_total_charges``).
+    Read-only; an unknown key in the stored setting is ignored."""
+    stored = ledger_cache.setting(session, CHARGES_SETTING)
+    value = dict(DEFAULT_INCLUDED)
+    if isinstance(stored, dict):
+        value.update({k: bool(v) for k, v in stored.items() if k in value})
+    return frozenset(kind for kind in ChargeKind if value[kind.value])
+
+
+def has_terms(contract: Contract | None) -> bool:
+    """Whether the contract sets any Art.3 charge."""
+    if contract is None:
+        return False
+    return any(getattr(contract, TERMS[k][0]) not in (None, PenaltyKind.NONE) for k in ChargeKind)
+
+
+def charges_of(contract: Contract | None, outstanding: Decimal, due: date, as_of: date) -> Charges:
+    """Art.3: each charge on ``outstanding`` overdue since ``due``, on ``as_of``, by the
+    contract's terms for it; all zero without a contract or when not overdue. Pure."""
+    if contract is None:
+        return Charges()
+    amounts = []
+    for kind in ChargeKind:
+        kind_col, rate_col, fixed_col = TERMS[kind]
+        amounts.append(
+            penalty(
+                outstanding,
+                due,
+                as_of,
+                getattr(contract, kind_col),
+                getattr(contract, rate_col),
+                getattr(contract, fixed_col),
+            )
+        )
+    return Charges(*amounts)
+
+
+def overdue_total(principal: Decimal, charges: Charges, kinds: frozenset[ChargeKind]) -> Decimal:
+    """Art.3: the overdue total is the principal outstanding plus the charges the setting
+    includes (none by default)."""
+    return principal + charges.included(kinds)

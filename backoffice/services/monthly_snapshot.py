@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -53,6 +54,8 @@ class Line:
     customer_name: str
     outstanding: Decimal
     overdue_days: int
+    # Art.3: interest, penalty interest and damages at the close (``charges.Charges``)
+    charges: Any = None
 
 
 def unit_lines(session: Session, unit_id: int, as_of: date) -> list[Line]:

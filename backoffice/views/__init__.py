@@ -13,7 +13,17 @@ from flask_login import current_user
 
 from backoffice import models as m
 from backoffice.extensions import db
-from backoffice.views import cases, cycle, jobs, ledger, org, records, writeoff
+from backoffice.views import (
+    case_rules,
+    cases,
+    confirmation_split,
+    cycle,
+    jobs,
+    ledger,
+    org,
+    records,
+    writeoff,
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,20 @@ REGISTRY: list[Entry] = [
         "confirmation_line",
     ),
     Entry(cycle.StatementView, m.Statement, _l("Statements of account"), CYCLE, "statement"),
+    Entry(
+        confirmation_split.ReportDispatchView,
+        m.ReportDispatch,
+        _l("Report sendings"),
+        CYCLE,
+        "report_dispatch",
+    ),
+    Entry(
+        confirmation_split.ConfirmationLinePartView,
+        m.ConfirmationLinePart,
+        _l("Split line parts"),
+        CYCLE,
+        "confirmation_line_part",
+    ),
     Entry(cycle.OverdueReasonView, m.OverdueReason, _l("Overdue reasons"), CYCLE, "overdue_reason"),
     Entry(cycle.TaskView, m.Task, _l("Tasks"), CYCLE, "task"),
     Entry(cycle.NotificationView, m.Notification, _l("Inbox"), CYCLE, "notification"),
@@ -104,6 +128,20 @@ REGISTRY: list[Entry] = [
     ),
     Entry(cases.LitigationView, m.Litigation, _l("Litigation"), CASES, "litigation"),
     Entry(cases.CaseCostView, m.CaseCost, _l("Case costs"), CASES, "case_cost"),
+    Entry(
+        case_rules.CaseSubmissionView,
+        m.CaseSubmission,
+        _l("Reasons and measures"),
+        CASES,
+        "case_submission",
+    ),
+    Entry(
+        case_rules.RefusalConsequenceView,
+        m.RefusalConsequence,
+        _l("Refused applications"),
+        CASES,
+        "refusal_consequence",
+    ),
     Entry(
         cases.DocumentRequirementView,
         m.DocumentRequirement,
@@ -246,6 +284,14 @@ def init_admin(app: Flask) -> Admin:
         LeadershipView(
             name=_l("Leadership report"), category=CYCLE, endpoint="leadership", url="leadership"
         )
+    )
+    from backoffice.views.predue import PredueView
+    from backoffice.views.rule_settings import RuleSettingsView
+
+    # The practice texts' warning before the due date; the rules' settings (Art.3, 16).
+    admin.add_view(PredueView(name=_l("Falling due"), category=LEDGER, endpoint="predue"))
+    admin.add_view(
+        RuleSettingsView(name=_l("Collection rule settings"), category=SYSTEM, endpoint="rules")
     )
     from backoffice.views.data_index import DataIndexView
 

@@ -33,13 +33,14 @@ from backoffice.models.base import SHANGHAI
 from backoffice.models.monthly import (
     ConfirmationForm,
     ConfirmationLine,
+    ConfirmationLinePart,
     FormStatus,
     OverdueReason,
     ReasonClass,
     Route,
 )
 from backoffice.permissions import Action, can
-from backoffice.services import audit
+from backoffice.services import annex5, audit
 from backoffice.services import confirmation as conf
 from backoffice.services import confirmation_bulk as bulk_svc
 from backoffice.services.confirmation_pdf import answered_form_pdf
@@ -64,6 +65,20 @@ LINK = "btn btn-sm btn-link"
 
 def _link(href: str, text: Any, css: str = "btn btn-sm btn-outline-primary") -> Markup:
     return Markup('<a class="{} mr-1" href="{}">{}</a>').format(css, href, text)
+
+
+def split_parts(form: ConfirmationForm) -> dict[int, list[ConfirmationLinePart]]:
+    """Art.15 (3): the parts of the form's split lines, by line id."""
+    rows = db.session.scalars(
+        select(ConfirmationLinePart)
+        .join(ConfirmationLine, ConfirmationLine.id == ConfirmationLinePart.line_id)
+        .where(ConfirmationLine.form_id == form.id)
+        .order_by(ConfirmationLinePart.line_id, ConfirmationLinePart.reason_class)
+    )
+    parts: dict[int, list[ConfirmationLinePart]] = {}
+    for part in rows:
+        parts.setdefault(part.line_id, []).append(part)
+    return parts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,6 +344,8 @@ class ConfirmationPages:
             may_route=may_route,
             routable=may_route and form.status is FormStatus.SUBMITTED,
             may_download=can(current_user, "confirmation_form", Action.DOWNLOAD),
+            parts=split_parts(form),  # Art.15 (3): each split line's parts and routes
+            annex5=annex5.TABLE,  # Art.15 (2): the collection methods table
         )
         return page, status
 
