@@ -166,12 +166,13 @@ def set_financial_status(
 # Art.10 (3): who is told of a shipment hold or a credit change
 
 #: The changes the unit and the collector are told of: the shipment hold and the credit itself.
-TOLD_OF = (
-    CreditEventKind.HOLD,
-    CreditEventKind.RELEASE,
-    CreditEventKind.LIMIT,
-    CreditEventKind.RATING,
-)
+#: Named in Chinese, like the product's other notices (they are also e-mailed out).
+TOLD_OF = {
+    CreditEventKind.HOLD: "已停货",
+    CreditEventKind.RELEASE: "已解除停货",
+    CreditEventKind.LIMIT: "信用额度调整",
+    CreditEventKind.RATING: "信用评级调整",
+}
 
 
 def customer_collectors(session: Session, customer: Customer) -> list[int]:
@@ -206,7 +207,7 @@ def notify_credit_change(session: Session, event: CreditEvent) -> int:
     from backoffice.services.report_dispatch import contact_addresses
 
     customer = event.customer or session.get(Customer, event.customer_id)
-    what = str(event.kind.label)
+    what = TOLD_OF[event.kind]
     change = ""
     if event.kind in (CreditEventKind.LIMIT, CreditEventKind.RATING):
         old = shown_value(event.kind, event.old_value) or "—"

@@ -97,9 +97,7 @@ def test_by_default_no_charge_counts_and_existing_totals_stay(db, ledger):
 def test_the_setting_counts_the_chosen_charges_in_the_total(db, ledger):
     """Counting interest and damages: 88,000.50 + 660.00 + 500.00; penalty interest stays out."""
     _charged(db, ledger)
-    db.session.add(
-        Setting(key=charges.CHARGES_SETTING, value={"interest": True, "damages": True})
-    )
+    db.session.add(Setting(key=charges.CHARGES_SETTING, value={"interest": True, "damages": True}))
     db.session.commit()
     run_period("2026-10", inline=True)
     report = db.session.scalar(
