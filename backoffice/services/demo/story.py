@@ -44,6 +44,7 @@ from backoffice.models.writeoff import (
 )
 from backoffice.services import archive, cases, confirmation, monthly
 from backoffice.services import writeoff as wo
+from backoffice.services.demo import rules_a
 from backoffice.services.evidence import store_generated
 from backoffice.services.pdf import render_pdf
 
@@ -67,6 +68,7 @@ class StorySteps:
         self.writeoffs()
         self.plans_and_costs()
         self.confirmation_rounds()
+        rules_a.seed(self)  # issue 12's partial rules (Art.3, 12, 15 (3), 16 (4), 17, pre-due)
 
     # -- helpers ------------------------------------------------------------------------------
 
