@@ -112,11 +112,11 @@ class ReportDispatchView(SecuredModelView):
     column_list = (
         "period",
         "sales_unit",
+        "sent_at",
+        "sent_by",
         "channel",
         "recipient",
         "attachments",
-        "sent_at",
-        "sent_by",
     )
     column_filters = ("period", "sales_unit", "channel")
     column_searchable_list = ("recipient",)
