@@ -97,6 +97,12 @@ WORKFLOWS: dict[str, Workflow] = {
     "statement": Workflow("services/monthly.py"),
     "confirmation_form": Workflow("services/confirmation.py"),
     "confirmation_line": Workflow("services/confirmation.py"),
+    "report_dispatch": Workflow("services/report_dispatch.py: send_report (Art.12)"),
+    "confirmation_line_part": Workflow("services/confirmation_split.py: split_line (Art.15 (3))"),
+    "case_submission": Workflow(
+        "services/case_submissions.py: submit (Art.17)", create_flow="case_submission.index_view"
+    ),
+    "refusal_consequence": Workflow("services/refusals.py: record_consequence (Art.16 (4))"),
     "task": Workflow("jobs/reminders.py"),
     "notification": Workflow("services/notify.py"),
     # Ledger imports and payments' allocations, credit history.

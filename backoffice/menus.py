@@ -28,6 +28,7 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "repayment_plan",
             "information_request",
             "writeoff_application",
+            "case_submission",
         }
     ),
     RoleName.FINANCE: frozenset(
@@ -43,6 +44,7 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "recourse_entry",
             "case_cost",
             "accountability_finding",
+            "report_dispatch",
         }
     ),
     RoleName.CREDIT: frozenset(
@@ -89,6 +91,8 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "accountability_finding",
             "sanction",
             "accountability_hold",
+            "case_submission",
+            "refusal_consequence",
         }
     ),
     RoleName.LEADER: frozenset(
@@ -104,6 +108,7 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "target",
             "accountability_hold",
             "hand_over",
+            "refusal_consequence",
         }
     ),
     RoleName.AUDITOR: frozenset(

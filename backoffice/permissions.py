@@ -111,6 +111,20 @@ PERMISSIONS: dict[str, dict[Action, frozenset[R]]] = {
     "confirmation_line": _rule(create=NONE, edit=NONE, delete=NONE),
     "overdue_reason": _rule(create=FIN, edit=FIN, delete=FIN),
     "statement": _rule(create=NONE, edit=NONE, delete=NONE, download=READERS),
+    # Art.12: each sending of a monthly report, recorded by the service (read-only)
+    "report_dispatch": _rule(view=STAFF, create=NONE, edit=NONE, delete=NONE),
+    # Art.15 (3): the parts finance split a line into (made on the routing page)
+    "confirmation_line_part": _rule(create=NONE, edit=NONE, delete=NONE),
+    # Art.3, Art.16 (2), the warning before due date: finance keeps the rules' settings
+    "rule_setting": _rule(view=STAFF, create=NONE, edit={R.ADMIN, R.FINANCE}, delete=NONE),
+    # The practice texts' warning before the due date: the list and its reminder letter
+    "predue_warning": _rule(
+        view={R.ADMIN, R.COLLECTOR, R.FINANCE, R.TEAM_LEAD, R.CREDIT, R.AUDITOR},
+        create=NONE,
+        edit=NONE,
+        delete=NONE,
+        download={R.ADMIN, R.COLLECTOR, R.FINANCE},
+    ),
     "task": _rule(create=NONE, edit=NONE, delete=NONE),
     "notification": _rule(create=NONE, edit=NONE, delete=NONE),
     "job_run": _rule(
@@ -155,6 +169,10 @@ PERMISSIONS: dict[str, dict[Action, frozenset[R]]] = {
     ),
     "case_cost": _rule(create=CASE_WORKERS | {R.FINANCE}, edit=CASE_WORKERS | {R.FINANCE}),
     "document_requirement": _rule(create={R.ADMIN, R.TEAM_LEAD}, edit={R.ADMIN, R.TEAM_LEAD}),
+    # Art.17: the collector's reasons and proposed measures, submitted on their own page
+    "case_submission": _rule(create={R.ADMIN, R.COLLECTOR}, edit=NONE, delete=NONE),
+    # Art.16 (4): what a refused application leaves with the unit and the handler
+    "refusal_consequence": _rule(create=NONE, edit=NONE, delete=NONE),
     "watch_list_entry": _rule(create=NONE, edit=NONE, delete=NONE),
     "evidence_document": _rule(
         create={R.ADMIN, R.LEGAL, R.COLLECTOR, R.TEAM_LEAD},

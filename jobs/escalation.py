@@ -1,7 +1,9 @@
 """Daily escalation of overdue debts (Art.16) as an RQ job, started by the scheduler.
 
 Over 3 months overdue a customer goes on the team lead's watch list; over 6 months a
-compulsory case is filed, one per customer, with its filing notice (Annex 2). Idempotent: the
+compulsory case is filed, one per customer, with its filing notice (Annex 2). Art.16 (2): a
+customer whose debts over 3 months overdue reach the configured large amount
+(``services/large_debts.py``) gets its case from 3 months. Idempotent: the
 watch list is unique per (customer, day) and a customer has at most one open case (a partial
 unique index), so a retry or a second run the same day files nothing twice.
 """

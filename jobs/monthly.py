@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import current_app
 
 from backoffice.extensions import db
-from backoffice.services import monthly, notify
+from backoffice.services import monthly, monthly_report, notify
 from jobs import QUEUE_REPORTS, job, make_job_id, set_progress
 from jobs.resume import ensure_enqueued
 
@@ -20,7 +20,7 @@ def run_period(period: str, *, inline: bool = False) -> dict:
     run = monthly.ensure_run(db.session, p)
     units = monthly.active_units(db.session)
     for i, unit in enumerate(units, 1):
-        monthly.build_unit_report(db.session, run, unit, p)
+        monthly_report.build_unit_report(db.session, run, unit, p)
         monthly.build_confirmation_form(db.session, run, unit, p)
         set_progress(int(40 * i / max(1, len(units))), f"{unit.name}: report and form")
     # Art.9: the month just closed can now be reported to the leadership group.

@@ -5,6 +5,9 @@ one whose due date has passed notifies the assignee, the people in copy and the 
 specialists, and shows on the dashboard through ``missed_tasks``. Every notification carries a
 dedup key per task and kind, so running the job again (the same day, or every day after)
 sends nothing twice.
+
+The same run gives the practice texts' warning before the due date (``services/predue.py``):
+a configurable number of days before a receivable falls due, its collector is reminded.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from backoffice.extensions import db
 from backoffice.models.notification import Task
 from backoffice.models.user import RoleName, User
 from backoffice.permissions import scope_filter
+from backoffice.services import predue
 from backoffice.services.calendar import WorkCalendar
 from backoffice.services.notify import notify, users_with_role
 from jobs import job
@@ -120,9 +124,17 @@ def deadline_reminders(day_iso: str) -> dict:
     today = date.fromisoformat(day_iso)
     missed = notify_missed(db.session, today)
     db.session.commit()
+    # The practice texts: warn each collector before a receivable falls due (no calendar needed).
+    predue_sent = predue.remind_collectors(db.session, today)
+    db.session.commit()
     due_soon = remind_due_soon(db.session, today)
     db.session.commit()
-    return {"day": day_iso, "missed_notifications": missed, "due_soon_notifications": due_soon}
+    return {
+        "day": day_iso,
+        "missed_notifications": missed,
+        "due_soon_notifications": due_soon,
+        "predue_notifications": predue_sent,
+    }
 
 
 def missed_tasks(session: Session, user: Any, today: date) -> list[Task]:

@@ -19,6 +19,7 @@ from backoffice.models.case import (
     RepaymentPlan,
     WatchListEntry,
 )
+from backoffice.models.case_rules import CaseSubmission, ProposedMeasure, RefusalConsequence
 from backoffice.models.case_steps import CustomerCollectionPlan, InformationRequest
 from backoffice.models.customer import CreditEvent, Customer
 from backoffice.models.evidence import EvidenceDocument
@@ -26,9 +27,11 @@ from backoffice.models.job import JobRun
 from backoffice.models.monthly import (
     ConfirmationForm,
     ConfirmationLine,
+    ConfirmationLinePart,
     MonthlyReport,
     MonthlyRun,
     OverdueReason,
+    ReportDispatch,
     Statement,
 )
 from backoffice.models.notification import Notification, Task

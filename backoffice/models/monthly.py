@@ -15,6 +15,7 @@ from backoffice.models.base import (
     TimestampMixin,
     _l,
     enum_column,
+    utcnow,
 )
 
 
@@ -90,11 +91,45 @@ class MonthlyReport(ScopedMixin, TimestampMixin, Base):
     as_of: Mapped[date]
     line_count: Mapped[int] = mapped_column(default=0)
     total_overdue: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    # Art.3: the charges at the close, each apart (counted in ``total_overdue`` by a setting).
+    interest_total: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    penalty_interest_total: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    damages_total: Mapped[Decimal] = mapped_column(default=Decimal("0"))
     pdf_key: Mapped[str | None] = mapped_column(String(255))
     xlsx_key: Mapped[str | None] = mapped_column(String(255))
 
     sales_unit = relationship("SalesUnit")
     company = relationship("Company")
+
+
+class DispatchChannel(LabeledEnum):
+    INBOX = "inbox", _l("Inbox and e-mail")
+    EMAIL = "email", _l("E-mail")
+
+
+class ReportDispatch(ScopedMixin, Base):
+    """Art.12: one sending of a unit's monthly overdue report to one recipient: who sent it
+    (none = the monthly job), when, to whom and what (the report and its files)."""
+
+    __tablename__ = "report_dispatch"
+    __table_args__ = (UniqueConstraint("report_id", "recipient"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("monthly_report.id"), index=True)
+    period: Mapped[str] = mapped_column(String(7))
+    channel: Mapped[DispatchChannel] = enum_column(DispatchChannel)
+    # An e-mail address (the unit's contacts) or a user's name (the finance specialist).
+    recipient: Mapped[str] = mapped_column(String(200))
+    recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    subject: Mapped[str] = mapped_column(String(200))
+    attachments: Mapped[str] = mapped_column(String(300))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    report = relationship("MonthlyReport")
+    sales_unit = relationship("SalesUnit")
+    recipient_user = relationship("User", foreign_keys=[recipient_user_id])
+    sent_by = relationship("User", foreign_keys=[sent_by_id])
 
 
 class ConfirmationForm(ScopedMixin, TimestampMixin, Base):
@@ -145,6 +180,30 @@ class ConfirmationLine(ScopedMixin, Base):
     customer = relationship("Customer")
     sub_reason = relationship("OverdueReason")
     assignee = relationship("User", foreign_keys=[assignee_id])
+
+
+class ConfirmationLinePart(ScopedMixin, Base):
+    """Art.15 (3): one part of a line with both internal and external reasons, after finance
+    has verified it: its own reason, amount and route."""
+
+    __tablename__ = "confirmation_line_part"
+    __table_args__ = (UniqueConstraint("line_id", "reason_class"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("confirmation_line.id"), index=True)
+    reason_class: Mapped[ReasonClass] = enum_column(ReasonClass)
+    sub_reason_id: Mapped[int] = mapped_column(ForeignKey("overdue_reason.id"))
+    amount: Mapped[Decimal]
+    route: Mapped[Route] = enum_column(Route)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    split_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    split_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    line = relationship("ConfirmationLine")
+    sub_reason = relationship("OverdueReason")
+    assignee = relationship("User", foreign_keys=[assignee_id])
+    split_by = relationship("User", foreign_keys=[split_by_id])
 
 
 class Statement(ScopedMixin, TimestampMixin, Base):

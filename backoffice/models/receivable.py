@@ -42,6 +42,14 @@ class PenaltyKind(LabeledEnum):
     FIXED = "fixed", _l("Fixed amount")
 
 
+class ChargeKind(LabeledEnum):
+    """Art.3: the three amounts owed for late payment, kept and shown apart from each other."""
+
+    INTEREST = "interest", _l("Interest")
+    PENALTY_INTEREST = "penalty_interest", _l("Penalty interest")
+    DAMAGES = "damages", _l("Liquidated damages")
+
+
 class PaymentKind(LabeledEnum):
     PAYMENT = "payment", _l("Payment")
     CREDIT_NOTE = "credit_note", _l("Credit note")
@@ -59,9 +67,17 @@ class Contract(ScopedMixin, TimestampMixin, Base):
     title: Mapped[str | None] = mapped_column(String(200))
     signed_on: Mapped[date | None]
     payment_terms_days: Mapped[int | None]
+    # Art.3: each of interest, penalty interest (罚息, the ``penalty_*`` terms) and liquidated
+    # damages has its own terms: a daily rate on what is outstanding, or a fixed amount.
     penalty_kind: Mapped[PenaltyKind] = enum_column(PenaltyKind, default=PenaltyKind.NONE)
     penalty_daily_rate: Mapped[Decimal | None] = mapped_column(Rate())
     penalty_fixed: Mapped[Decimal | None]
+    interest_kind: Mapped[PenaltyKind] = enum_column(PenaltyKind, default=PenaltyKind.NONE)
+    interest_daily_rate: Mapped[Decimal | None] = mapped_column(Rate())
+    interest_fixed: Mapped[Decimal | None]
+    damages_kind: Mapped[PenaltyKind] = enum_column(PenaltyKind, default=PenaltyKind.NONE)
+    damages_daily_rate: Mapped[Decimal | None] = mapped_column(Rate())
+    damages_fixed: Mapped[Decimal | None]
 
     customer = relationship("Customer")
     company = relationship("Company")

@@ -12,7 +12,7 @@ from backoffice.models.case import CaseOrigin, CaseStatus, WatchListEntry
 from backoffice.models.customer import Customer
 from backoffice.models.receivable import Receivable, ReceivableStatus
 from backoffice.models.user import RoleName
-from backoffice.services import notify
+from backoffice.services import large_debts, notify
 from backoffice.services.aging import months_cutoff
 from backoffice.services.case_core import _new_case, _overdue_receivables, open_case_of
 from backoffice.services.case_filing import _file
@@ -72,7 +72,9 @@ def escalate(session: Session, as_of: date) -> EscalationResult:
                 dedup_key=f"watch:{customer.id}:{row.oldest}",
             )
             result.watch_listed.append(customer.id)
-        if row.oldest < over6 and open_case_of(session, customer.id) is None:
+        if large_debts.team_involved(session, row.amount, row.oldest, over3, over6) and (
+            open_case_of(session, customer.id) is None
+        ):
             # Art.16 (3): over 6 months, the team intervenes compulsorily, per customer.
             receivables = _overdue_receivables(session, customer.id, as_of)
             case = _new_case(

@@ -29,7 +29,7 @@ from backoffice.models.customer import Customer
 from backoffice.models.evidence import DocumentType
 from backoffice.models.notification import TaskKind
 from backoffice.models.user import RoleName
-from backoffice.services import audit, notify
+from backoffice.services import audit, notify, refusals
 from backoffice.services.accountability import open_for_closed_case
 from backoffice.services.case_core import (
     CHECKLIST,
@@ -166,6 +166,7 @@ def refuse(session: Session, case: CollectionCase, user_id: int, reason: str) ->
         reason,
         dedup_key=f"case-refused:{case.id}",
     )
+    refusals.record_consequence(session, case, user_id)  # Art.16 (4): the unit and handler
 
 
 def start_work(session: Session, case: CollectionCase, override_reason: str | None = None) -> None:

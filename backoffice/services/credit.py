@@ -90,8 +90,11 @@ def set_rating(
     if customer.credit_rating == rating:
         return None
     old, customer.credit_rating = customer.credit_rating, rating
-    return _event(
-        session, customer, CreditEventKind.RATING, _value(old), _value(rating), reason, user_id
+    return _told(
+        session,
+        _event(
+            session, customer, CreditEventKind.RATING, _value(old), _value(rating), reason, user_id
+        ),
     )
 
 
@@ -107,7 +110,9 @@ def set_limit(
     if customer.credit_limit == limit:
         return None
     old, customer.credit_limit = customer.credit_limit, limit
-    return _event(session, customer, CreditEventKind.LIMIT, old, limit, reason, user_id)
+    return _told(
+        session, _event(session, customer, CreditEventKind.LIMIT, old, limit, reason, user_id)
+    )
 
 
 def hold_shipments(
@@ -119,7 +124,9 @@ def hold_shipments(
         return None
     customer.shipment_hold = True
     customer.shipment_hold_reason = reason
-    return _event(session, customer, CreditEventKind.HOLD, "0", "1", reason, user_id)
+    return _told(
+        session, _event(session, customer, CreditEventKind.HOLD, "0", "1", reason, user_id)
+    )
 
 
 def release_shipments(
@@ -131,7 +138,9 @@ def release_shipments(
         return None
     customer.shipment_hold = False
     customer.shipment_hold_reason = None
-    return _event(session, customer, CreditEventKind.RELEASE, "1", "0", reason, user_id)
+    return _told(
+        session, _event(session, customer, CreditEventKind.RELEASE, "1", "0", reason, user_id)
+    )
 
 
 def set_financial_status(
@@ -154,6 +163,75 @@ def set_financial_status(
     from backoffice.services.strategy import resuggest  # Art.23: the suggestion follows
 
     resuggest(session, customer)
+    return event
+
+
+# ---------------------------------------------------------------------------------------------
+# Art.10 (3): who is told of a shipment hold or a credit change
+
+#: The changes the unit and the collector are told of: the shipment hold and the credit itself.
+#: Named in Chinese, like the product's other notices (they are also e-mailed out).
+TOLD_OF = {
+    CreditEventKind.HOLD: "已停货",
+    CreditEventKind.RELEASE: "已解除停货",
+    CreditEventKind.LIMIT: "信用额度调整",
+    CreditEventKind.RATING: "信用评级调整",
+}
+
+
+def customer_collectors(session: Session, customer: Customer) -> list[int]:
+    """The collectors of the customer's open receivables; the unit's collectors when none is
+    named on them."""
+    named = sorted(
+        set(
+            session.scalars(
+                select(Receivable.collector_id).where(
+                    Receivable.customer_id == customer.id,
+                    Receivable.collector_id.is_not(None),
+                    _open(),
+                )
+            )
+        )
+    )
+    if named:
+        return named
+    from backoffice.models.user import RoleName
+    from backoffice.services.notify import users_with_role
+
+    return users_with_role(session, RoleName.COLLECTOR, customer.sales_unit_id)
+
+
+def notify_credit_change(session: Session, event: CreditEvent) -> int:
+    """Art.10 (3): 总裁办 "通知停货与解除停货", adjusts credit — the sales unit's contacts (by
+    e-mail) and the customer's collectors (inbox and e-mail) are told what changed, from what
+    to what, and why. Once per event (dedup ``credit:<event id>``). Adds rows; the caller
+    commits. Returns how many people and addresses were told."""
+    from backoffice.models.org import SalesUnit
+    from backoffice.services.notify import notify, send_mail
+    from backoffice.services.report_dispatch import contact_addresses
+
+    customer = event.customer or session.get(Customer, event.customer_id)
+    what = TOLD_OF[event.kind]
+    change = ""
+    if event.kind in (CreditEventKind.LIMIT, CreditEventKind.RATING):
+        old = shown_value(event.kind, event.old_value) or "—"
+        new = shown_value(event.kind, event.new_value) or "—"
+        change = f"：{old} → {new}"
+    title = f"{customer.name} {what}{change}"
+    body = f"客户 {customer.name}（{customer.erp_code}）{what}{change}。原因：{event.reason}"
+    link = f"/admin/customer/details/?id={customer.id}"
+    told = notify(session, customer_collectors(session, customer), title, body, link,
+                  dedup_key=f"credit:{event.id}")  # fmt: skip
+    unit = session.get(SalesUnit, customer.sales_unit_id) if customer.sales_unit_id else None
+    addresses = contact_addresses(unit.contact_emails if unit else None)
+    for address in addresses:
+        send_mail(address, title, body)
+    return len(told) + len(addresses)
+
+
+def _told(session: Session, event: CreditEvent) -> CreditEvent:
+    session.flush()  # the event's id keys the notifications
+    notify_credit_change(session, event)
     return event
 
 

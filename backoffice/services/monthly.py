@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,9 +32,15 @@ from backoffice.models.monthly import (
     Statement,
 )
 from backoffice.models.org import Company, SalesUnit
-from backoffice.models.receivable import Payment, PaymentAllocation, Receivable, ReceivableStatus
+from backoffice.models.receivable import Contract, Receivable
+from backoffice.services import charges
 from backoffice.services.calendar import WorkCalendar
-from backoffice.services.export import write_xlsx
+from backoffice.services.monthly_snapshot import (  # noqa: F401  (re-exported for callers)
+    Line,
+    paid_by,
+    snapshot_query,
+    unit_lines,
+)
 from backoffice.services.pdf import render_pdf
 from backoffice.services.storage import get_storage
 
@@ -100,137 +106,11 @@ def ensure_run(session: Session, p: Plan) -> MonthlyRun:
 
 
 # ---------------------------------------------------------------------------------------------
-# The snapshot: what was outstanding at the close, computed in SQL.
-
-
-def paid_by(as_of: date):
-    """Per receivable (``rid``), what was paid on it by ``as_of`` (``paid``), as a subquery."""
-    return (
-        select(
-            PaymentAllocation.receivable_id.label("rid"),
-            func.sum(PaymentAllocation.amount).label("paid"),
-        )
-        .join(Payment, Payment.id == PaymentAllocation.payment_id)
-        .where(Payment.received_on <= as_of)
-        .group_by(PaymentAllocation.receivable_id)
-        .subquery()
-    )
-
-
-def snapshot_query(as_of: date, *, overdue_only: bool):
-    """Rows of (receivable, outstanding at close) for receivables open at ``as_of``."""
-    paid = paid_by(as_of)
-    outstanding = (
-        Receivable.amount - func.coalesce(paid.c.paid, 0) - Receivable.written_off_amount
-    ).label("outstanding_at_close")
-    query = (
-        select(Receivable, outstanding)
-        .outerjoin(paid, paid.c.rid == Receivable.id)
-        .where(or_(Receivable.issue_date.is_(None), Receivable.issue_date <= as_of))
-        .where(Receivable.status != ReceivableStatus.WRITTEN_OFF)
-        .where(outstanding > 0)
-    )
-    if overdue_only:  # Art.3: past the agreed due date and still unpaid
-        query = query.where(Receivable.due_date < as_of)
-    return query
-
-
-@dataclass
-class Line:
-    receivable: Receivable
-    customer_name: str
-    outstanding: Decimal
-    overdue_days: int
-
-
-def unit_lines(session: Session, unit_id: int, as_of: date) -> list[Line]:
-    rows = session.execute(
-        snapshot_query(as_of, overdue_only=True)
-        .add_columns(Customer.name)
-        .join(Customer, Customer.id == Receivable.customer_id)
-        .where(Receivable.sales_unit_id == unit_id)
-        .order_by(Customer.name, Receivable.due_date, Receivable.doc_no)
-    ).all()
-    return [
-        Line(r.Receivable, r.name, r.outstanding_at_close, (as_of - r.Receivable.due_date).days)
-        for r in rows
-    ]
-
-
-# ---------------------------------------------------------------------------------------------
 # Artifacts
 
 
 def _store(data: bytes) -> str:
     return get_storage().put(io.BytesIO(data)).key
-
-
-def _report_xlsx(unit: SalesUnit, p: Plan, lines: list[Line]) -> bytes:
-    """The report as a workbook: real amounts and dates; names inert (services/export.py),
-    since a customer or salesperson named ``=HYPERLINK(...)`` reaches every unit's Excel."""
-    header = [
-        "客户名称",
-        "单据编号",
-        "到期日",
-        "应收金额",
-        "截至月末未收余额",
-        "逾期天数",
-        "催收专员",
-    ]
-    rows = (
-        [
-            line.customer_name,
-            line.receivable.doc_no,
-            line.receivable.due_date,
-            line.receivable.amount,
-            line.outstanding,
-            line.overdue_days,
-            _collector(line.receivable),
-        ]
-        for line in lines
-    )
-    total = sum((line.outstanding for line in lines), Decimal(0))
-    out = io.BytesIO()
-    write_xlsx(
-        out,
-        "逾期账款报表",
-        header,
-        rows,
-        title=f"{unit.company.name} {unit.name} 逾期账款报表 {p.period}（截至 {p.as_of}）",
-        footer=["合计", "", "", "", total, "", ""],
-    )
-    return out.getvalue()
-
-
-def _collector(r: Receivable) -> str:
-    return r.collector.display_name if r.collector else (r.collector_name or "")
-
-
-def build_unit_report(session: Session, run: MonthlyRun, unit: SalesUnit, p: Plan) -> bool:
-    """The unit's monthly overdue report (Art.12), once. Returns True if it was created now."""
-    exists = session.scalar(
-        select(MonthlyReport.id).where(
-            MonthlyReport.period == p.period, MonthlyReport.sales_unit_id == unit.id
-        )
-    )
-    if exists:
-        return False
-    lines = unit_lines(session, unit.id, p.as_of)
-    total = sum((line.outstanding for line in lines), Decimal(0))
-    pdf = render_pdf(
-        "monthly_report.html", company=unit.company, unit=unit, plan=p, lines=lines, total=total
-    )
-    report = MonthlyReport(
-        period=p.period,
-        as_of=p.as_of,
-        company_id=unit.company_id,
-        sales_unit_id=unit.id,
-        line_count=len(lines),
-        total_overdue=total,
-        pdf_key=_store(pdf),
-        xlsx_key=_store(_report_xlsx(unit, p, lines)),
-    )
-    return _insert_once(session, report)
 
 
 def build_confirmation_form(session: Session, run: MonthlyRun, unit: SalesUnit, p: Plan) -> bool:
@@ -323,6 +203,13 @@ def build_statements(session: Session, p: Plan, customer_ids: list[int]) -> int:
         by_customer[row.Receivable.customer_id].append(row)
     customers = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(todo)))}
     companies = {c.id: c for c in session.scalars(select(Company))}
+    contract_ids = {row.Receivable.contract_id for row in rows} - {None}
+    contracts = {
+        c.id: c for c in session.scalars(select(Contract).where(Contract.id.in_(contract_ids)))
+    }
+    included = charges.included_charges(session)
+    from backoffice.services.monthly_report import ReportTotals  # it builds on this module
+
     created = 0
     for cid in todo:
         docs = by_customer.get(cid)
@@ -334,11 +221,19 @@ def build_statements(session: Session, p: Plan, customer_ids: list[int]) -> int:
                 "r": d.Receivable,
                 "outstanding": d.outstanding_at_close,
                 "overdue_days": max(0, (p.as_of - d.Receivable.due_date).days),
+                # Art.3: the charges on the document at the close, shown apart
+                "charges": charges.charges_of(
+                    contracts.get(d.Receivable.contract_id),
+                    d.outstanding_at_close,
+                    d.Receivable.due_date,
+                    p.as_of,
+                ),
             }
             for d in docs
         ]
         total = sum((x["outstanding"] for x in lines), Decimal(0))
         overdue = sum((x["outstanding"] for x in lines if x["overdue_days"] > 0), Decimal(0))
+        totals = ReportTotals.of(overdue, [x["charges"] for x in lines], included)
         pdf = render_pdf(
             "statement.html",
             company=companies.get(customer.company_id),
@@ -347,6 +242,7 @@ def build_statements(session: Session, p: Plan, customer_ids: list[int]) -> int:
             lines=lines,
             total=total,
             overdue=overdue,
+            totals=totals,
         )
         statement = Statement(
             period=p.period,
@@ -393,9 +289,7 @@ def finish_if_complete(session: Session, p: Plan) -> bool:
     """Set the run's ``finished_at`` once its last part is done (the statements come after the
     unit reports and forms, so no missing statement means nothing missing). Commits; True if
     it was set now. Safe from concurrent statement jobs: only the first one sets it."""
-    finished = session.scalar(
-        select(MonthlyRun.finished_at).where(MonthlyRun.period == p.period)
-    )
+    finished = session.scalar(select(MonthlyRun.finished_at).where(MonthlyRun.period == p.period))
     if finished is not None:
         return False  # already set: no whole-ledger snapshot for each later statement job
     if missing_statements(session, p):

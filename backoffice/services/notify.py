@@ -66,11 +66,17 @@ def notify(
     return created
 
 
-def send_mail(to: str, subject: str, body: str) -> None:
+def send_mail(
+    to: str, subject: str, body: str, attachments: Iterable[tuple[str, bytes, str]] = ()
+) -> None:
+    """Mail ``body`` (and each (file name, data, MIME type) attachment) to ``to``."""
     cfg = current_app.config
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = cfg["MAIL_SENDER"], to, subject
     msg.set_content(body)
+    for name, data, mimetype in attachments:
+        maintype, _, subtype = mimetype.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     if cfg.get("MAIL_SERVER"):
         with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=30) as smtp:
             if cfg.get("MAIL_USERNAME"):

@@ -15,7 +15,9 @@ from backoffice import models as m
 from backoffice.extensions import db
 from backoffice.views import (
     accountability,
+    case_rules,
     cases,
+    confirmation_split,
     cycle,
     holds,
     information,
@@ -90,6 +92,20 @@ REGISTRY: list[Entry] = [
         "confirmation_line",
     ),
     Entry(cycle.StatementView, m.Statement, _l("Statements of account"), CYCLE, "statement"),
+    Entry(
+        confirmation_split.ReportDispatchView,
+        m.ReportDispatch,
+        _l("Report sendings"),
+        CYCLE,
+        "report_dispatch",
+    ),
+    Entry(
+        confirmation_split.ConfirmationLinePartView,
+        m.ConfirmationLinePart,
+        _l("Split line parts"),
+        CYCLE,
+        "confirmation_line_part",
+    ),
     Entry(cycle.OverdueReasonView, m.OverdueReason, _l("Overdue reasons"), CYCLE, "overdue_reason"),
     Entry(cycle.TaskView, m.Task, _l("Tasks"), CYCLE, "task"),
     Entry(cycle.NotificationView, m.Notification, _l("Inbox"), CYCLE, "notification"),
@@ -130,6 +146,20 @@ REGISTRY: list[Entry] = [
         "customer_collection_plan",
     ),
     Entry(cases.CaseCostView, m.CaseCost, _l("Case costs"), CASES, "case_cost"),
+    Entry(
+        case_rules.CaseSubmissionView,
+        m.CaseSubmission,
+        _l("Reasons and measures"),
+        CASES,
+        "case_submission",
+    ),
+    Entry(
+        case_rules.RefusalConsequenceView,
+        m.RefusalConsequence,
+        _l("Refused applications"),
+        CASES,
+        "refusal_consequence",
+    ),
     Entry(
         cases.DocumentRequirementView,
         m.DocumentRequirement,
@@ -299,6 +329,14 @@ def init_admin(app: Flask) -> Admin:
             endpoint="accountability_register",
             url="accountability-register",
         )
+    )
+    from backoffice.views.predue import PredueView
+    from backoffice.views.rule_settings import RuleSettingsView
+
+    # The practice texts' warning before the due date; the rules' settings (Art.3, 16).
+    admin.add_view(PredueView(name=_l("Falling due"), category=LEDGER, endpoint="predue"))
+    admin.add_view(
+        RuleSettingsView(name=_l("Collection rule settings"), category=SYSTEM, endpoint="rules")
     )
     from backoffice.views.data_index import DataIndexView
 

@@ -23,7 +23,6 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
@@ -34,18 +33,19 @@ from backoffice.models.base import SHANGHAI
 from backoffice.models.monthly import (
     ConfirmationForm,
     ConfirmationLine,
+    ConfirmationLinePart,
     FormStatus,
     OverdueReason,
     ReasonClass,
     Route,
 )
 from backoffice.permissions import Action, can
-from backoffice.services import audit
+from backoffice.services import annex5, audit
 from backoffice.services import confirmation as conf
 from backoffice.services import confirmation_bulk as bulk_svc
 from backoffice.services.confirmation_pdf import answered_form_pdf
-from backoffice.services.storage import StorageError, get_storage
 from backoffice.views.base import attachment, deny
+from backoffice.views.cycle_files import PDF, send_stored  # noqa: F401  (re-exported)
 
 ANSWER_FIELDS = (
     "reason_class",
@@ -54,31 +54,10 @@ ANSWER_FIELDS = (
     "expected_date",
     "comment",
 )
-PDF = "application/pdf"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _today():
     return datetime.now(SHANGHAI).date()
-
-
-def send_stored(
-    key: str | None, download_name: str, mimetype: str, entity: str, entity_id: int
-) -> Any:
-    """Serve a generated file from storage as an attachment (Chinese name kept through
-    ``filename*``) and write a DOWNLOAD audit entry. 404 when the file was never generated."""
-    if not key:
-        abort(404)
-    try:
-        with get_storage().open(key) as stored:
-            data = stored.read()
-    except (StorageError, OSError):
-        abort(404)
-    audit.record(
-        db.session, AuditAction.DOWNLOAD, entity=entity, entity_id=entity_id, detail=download_name
-    )
-    db.session.commit()
-    return attachment(data, download_name, mimetype)
 
 
 LINK = "btn btn-sm btn-link"
@@ -86,6 +65,20 @@ LINK = "btn btn-sm btn-link"
 
 def _link(href: str, text: Any, css: str = "btn btn-sm btn-outline-primary") -> Markup:
     return Markup('<a class="{} mr-1" href="{}">{}</a>').format(css, href, text)
+
+
+def split_parts(form: ConfirmationForm) -> dict[int, list[ConfirmationLinePart]]:
+    """Art.15 (3): the parts of the form's split lines, by line id."""
+    rows = db.session.scalars(
+        select(ConfirmationLinePart)
+        .join(ConfirmationLine, ConfirmationLine.id == ConfirmationLinePart.line_id)
+        .where(ConfirmationLine.form_id == form.id)
+        .order_by(ConfirmationLinePart.line_id, ConfirmationLinePart.reason_class)
+    )
+    parts: dict[int, list[ConfirmationLinePart]] = {}
+    for part in rows:
+        parts.setdefault(part.line_id, []).append(part)
+    return parts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -351,6 +344,8 @@ class ConfirmationPages:
             may_route=may_route,
             routable=may_route and form.status is FormStatus.SUBMITTED,
             may_download=can(current_user, "confirmation_form", Action.DOWNLOAD),
+            parts=split_parts(form),  # Art.15 (3): each split line's parts and routes
+            annex5=annex5.TABLE,  # Art.15 (2): the collection methods table
         )
         return page, status
 
@@ -367,71 +362,11 @@ class ConfirmationPages:
         if answered is None:
             return send_stored(form.pdf_key, name, PDF, "confirmation_form", form.id)
         audit.record(
-            db.session, AuditAction.DOWNLOAD, entity="confirmation_form", entity_id=form.id,
+            db.session,
+            AuditAction.DOWNLOAD,
+            entity="confirmation_form",
+            entity_id=form.id,
             detail=name,
         )
         db.session.commit()
         return attachment(answered, name, PDF)
-
-
-# ---------------------------------------------------------------------------------------------
-# Unit report and statements
-
-
-def _download_links(endpoint: str, kinds: tuple[str, ...], resource: str):
-    def formatter(view, context, model, name) -> Markup:
-        if not can(current_user, resource, Action.DOWNLOAD):
-            return Markup("")
-        links = [
-            _link(
-                url_for(endpoint, row_id=model.id, kind=kind), kind.upper(), "btn btn-sm btn-link"
-            )
-            for kind in kinds
-            if getattr(model, f"{kind}_key", None)
-        ]
-        return Markup(" ").join(links)
-
-    return formatter
-
-
-class ReportDownloads:
-    """PDF and XLSX of a unit's monthly overdue report (逾期账款报表)."""
-
-    column_formatters = {
-        "files": _download_links(".download_view", ("pdf", "xlsx"), "monthly_report")
-    }
-    column_formatters_detail = column_formatters
-    column_labels = {"files": _l("Files")}
-    column_export_exclude_list = ("files",)  # download buttons: nothing to put in a file
-
-    @expose("/download/<int:row_id>/<kind>")
-    def download_view(self, row_id: int, kind: str):
-        """The report as 逾期账款报表-<unit>-<period>.pdf / .xlsx (audited)."""
-        if not can(current_user, "monthly_report", Action.DOWNLOAD):
-            return deny("monthly_report", Action.DOWNLOAD)
-        if kind not in ("pdf", "xlsx"):
-            abort(404)
-        report = self.get_one(str(row_id))
-        key = report.pdf_key if kind == "pdf" else report.xlsx_key
-        name = f"逾期账款报表-{report.sales_unit.name}-{report.period}.{kind}"
-        return send_stored(key, name, PDF if kind == "pdf" else XLSX, "monthly_report", report.id)
-
-
-class StatementDownloads:
-    """PDF of a customer's statement of account (对账单)."""
-
-    column_formatters = {"files": _download_links(".download_view", ("pdf",), "statement")}
-    column_formatters_detail = column_formatters
-    column_labels = {"files": _l("Files")}
-    column_export_exclude_list = ("files",)  # download buttons: nothing to put in a file
-
-    @expose("/download/<int:row_id>/<kind>")
-    def download_view(self, row_id: int, kind: str):
-        """The statement as 对账单-<customer>-<period>.pdf (audited)."""
-        if not can(current_user, "statement", Action.DOWNLOAD):
-            return deny("statement", Action.DOWNLOAD)
-        if kind != "pdf":
-            abort(404)
-        statement = self.get_one(str(row_id))
-        name = f"对账单-{statement.customer.name}-{statement.period}.pdf"
-        return send_stored(statement.pdf_key, name, PDF, "statement", statement.id)

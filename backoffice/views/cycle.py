@@ -14,7 +14,9 @@ from backoffice.models.base import utcnow
 from backoffice.models.notification import Notification
 from backoffice.permissions import Action
 from backoffice.views.base import SecuredModelView
-from backoffice.views.confirmation import ConfirmationPages, ReportDownloads, StatementDownloads
+from backoffice.views.confirmation import ConfirmationPages
+from backoffice.views.confirmation_split import SplitPages
+from backoffice.views.cycle_files import ReportDownloads, StatementDownloads
 from backoffice.views.doors import safe_target
 
 
@@ -37,12 +39,22 @@ class MonthlyRunView(SecuredModelView):
 
 
 class MonthlyReportView(ReportDownloads, SecuredModelView):
-    column_list = ("period", "sales_unit", "line_count", "total_overdue", "created_at", "files")
+    column_list = (
+        "period",
+        "sales_unit",
+        "line_count",
+        "total_overdue",
+        "interest_total",
+        "penalty_interest_total",
+        "damages_total",
+        "created_at",
+        "files",
+    )
     column_filters = ("period", "sales_unit")
     column_default_sort = ("period", True)
 
 
-class ConfirmationFormView(ConfirmationPages, SecuredModelView):
+class ConfirmationFormView(SplitPages, ConfirmationPages, SecuredModelView):
     """逾期账款确认表: the list links each form's answer, routing and PDF pages (Art.13–15)."""
 
     column_list = ("period", "sales_unit", "issued_on", "answer_due", "status", "routing_due")

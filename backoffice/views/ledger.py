@@ -281,6 +281,8 @@ class ContractView(SecuredModelView):
         "penalty_kind",
         "penalty_daily_rate",
         "penalty_fixed",
+        "interest_kind",  # Art.3: each charge has its own terms
+        "damages_kind",
     )
     column_searchable_list = ("number",)
     column_filters = ("penalty_kind", "signed_on")

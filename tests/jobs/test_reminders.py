@@ -158,6 +158,7 @@ def test_the_job_sends_both_kinds_and_is_idempotent(db, org):
         "day": "2026-11-13",
         "missed_notifications": 3,
         "due_soon_notifications": 1,
+        "predue_notifications": 0,
     }
     again = deadline_reminders(FRIDAY.isoformat())
     assert again["missed_notifications"] == 0 and again["due_soon_notifications"] == 0

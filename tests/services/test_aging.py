@@ -12,7 +12,7 @@ from sqlalchemy import select
 from backoffice.models import Receivable, Setting
 from backoffice.models.case import CaseOrigin, CaseStatus, CollectionCase, Litigation
 from backoffice.models.receivable import Contract, PenaltyKind
-from backoffice.services import aging, payments
+from backoffice.services import aging, charges, payments
 from backoffice.services.aging import Bucket, DebtClass, Handling, ReportBucket
 from tests import helpers
 from tests.services.test_payments import make_payment
@@ -214,7 +214,7 @@ def test_penalty_by_daily_rate_and_fixed(db):
         assert _sql_row(db, rec.id, as_of)["penalty"] == value
         contract = rec.contract
         assert (
-            aging.penalty(
+            charges.penalty(
                 rec.outstanding,
                 rec.due_date,
                 as_of,

@@ -204,6 +204,27 @@ class TestFullDemo:
         }
         assert audit.verify_chain(db.session) == []
 
+    def test_demo_shows_the_partial_rules_made_whole(self, full_demo):
+        """Issue 12: reports with Art.3 charges, their sendings (Art.12), a split line (Art.15
+        (3)), a refused application's consequence (Art.16 (4)), a case's reasons and measures
+        (Art.17) and pre-due warnings in the collectors' inboxes."""
+        from backoffice.models import (
+            CaseSubmission,
+            ConfirmationLinePart,
+            MonthlyReport,
+            Notification,
+            RefusalConsequence,
+            ReportDispatch,
+        )
+
+        db = full_demo
+        assert db.session.scalar(select(func.sum(MonthlyReport.interest_total))) > 0
+        assert count(db, ReportDispatch) >= 5
+        assert count(db, ConfirmationLinePart) == 2
+        assert count(db, RefusalConsequence) == 1
+        assert db.session.scalar(select(CaseSubmission)).measures
+        assert count(db, Notification, Notification.dedup_key.like("predue:%")) > 0
+
     def test_seeding_leaves_planner_statistics(self, full_demo):
         """The demo ends with ANALYZE, so the planner has statistics for the fresh tables."""
         from sqlalchemy import text

@@ -14,10 +14,12 @@ import pytest
 
 from backoffice.models.case import CaseOrigin, CaseOutcome, Strategy
 from backoffice.models.monthly import FormStatus, ReasonClass, Route
+from backoffice.models.receivable import ChargeKind
 from backoffice.models.writeoff import ApprovalStep, Decision, WriteOffGround, WriteOffStatus
-from backoffice.services import confirmation_pdf, leadership
+from backoffice.services import charges, confirmation_pdf, leadership
 from backoffice.services.archive import summary_rows
 from backoffice.services.monthly import Line, Plan
+from backoffice.services.monthly_report import ReportTotals
 from backoffice.services.pdf import render_pdf
 from backoffice.services.pdf_cjk import CANNOT_START
 
@@ -83,6 +85,41 @@ def statement():
              for i in range(3)]
     return render_pdf("statement.html", company=_company(), customer=_customer(), plan=PLAN,
                       lines=lines, total=Decimal("2962962965.94"), overdue=Decimal("1"))
+
+
+def _charges():
+    big = Decimal("123456789.01")
+    return charges.Charges(big, big, big)
+
+
+def _totals(n):
+    return ReportTotals.of(Decimal("2962962965.94"), [_charges()] * n,
+                           frozenset({ChargeKind.INTEREST, ChargeKind.DAMAGES}))
+
+
+def statement_charges():
+    """Art.3: the statement with interest, penalty interest and damages in their columns."""
+    lines = [{"r": _receivable(i), "outstanding": Decimal("987654321.98"), "overdue_days": 245,
+              "charges": _charges()} for i in range(3)]
+    return render_pdf("statement.html", company=_company(), customer=_customer(), plan=PLAN,
+                      lines=lines, total=Decimal("2962962965.94"), overdue=Decimal("1"),
+                      totals=_totals(3))
+
+
+def monthly_report_charges():
+    """Art.3: the unit report with the three charges apart and the overdue total named."""
+    lines = [Line(_receivable(i), LONG_NAME, Decimal("987654321.98"), 245, _charges())
+             for i in range(3)]
+    return render_pdf("monthly_report.html", company=_company(), unit=_unit(), plan=PLAN,
+                      lines=lines, total=Decimal("2962962965.94"), totals=_totals(3))
+
+
+def predue_letter():
+    """The practice texts' reminder before the due date (到期付款提醒函)."""
+    rs = [_receivable(i) for i in range(3)]
+    return render_pdf("predue_letter.html", company=_company(), customer=_customer(),
+                      receivables=rs, total=Decimal("2962962965.94"),
+                      issued_on=date(2026, 11, 30))
 
 
 def monthly_report():
@@ -192,6 +229,14 @@ def leadership_report():
 KINDS = {
     "statement": (statement, "statement.html", {LONG_NAME: 3}),
     "monthly_report": (monthly_report, "monthly_report.html", {LONG_NAME: 6}),
+    "monthly_report_charges": (
+        monthly_report_charges, "monthly_report.html",
+        {LONG_NAME: 6, "123,456,789.01": 9, "逾期合计（本金＋利息＋违约金）": 1},
+    ),
+    "statement_charges": (statement_charges, "statement.html",
+                          {LONG_NAME: 3, "123,456,789.01": 9, "违约金": 2}),
+    "predue_letter": (predue_letter, "predue_letter.html",
+                      {LONG_TEXT: 1, LONG_NAME: 3, "请贵司合理安排资金": 1}),
     "confirmation_issued": (confirmation_issued, "confirmation_form.html", {LONG_NAME: 6}),
     "confirmation_answered": (confirmation_answered, "confirmation_form.html",
                               {LONG_TEXT: 2, "123,456,789.01": 2}),

@@ -174,6 +174,27 @@ def _builders():
         "statement": lambda w, o: add(
             m.Statement(**w.scope, period=_period(next(_n)), customer_id=w.customer.id, as_of=d)
         ),
+        "report_dispatch": lambda w, o: add(
+            m.ReportDispatch(
+                **w.scope,
+                report_id=add(m.MonthlyReport(**w.scope, period=_period(next(_n)), as_of=d)).id,
+                period="2026-01",
+                channel=m.monthly.DispatchChannel.EMAIL,
+                recipient=f"ar{next(_n)}@example.com",
+                subject="逾期账款报表",
+                attachments="逾期账款报表.pdf",
+            )
+        ),
+        "confirmation_line_part": lambda w, o: add(
+            m.ConfirmationLinePart(
+                **w.scope,
+                line_id=BUILDERS["confirmation_line"](w, o).id,
+                reason_class=m.monthly.ReasonClass.INTERNAL,
+                sub_reason_id=BUILDERS["overdue_reason"](w, o).id,
+                amount=money,
+                route=m.monthly.Route.FINANCE,
+            )
+        ),
         "overdue_reason": lambda w, o: add(
             m.OverdueReason(
                 reason_class=m.monthly.ReasonClass.INTERNAL,
@@ -238,6 +259,25 @@ def _builders():
                 measures="上门催收",
                 set_by_id=w.users["team_lead"].id,
                 set_on=d,
+            )
+        ),
+        "case_submission": lambda w, o: add(
+            m.CaseSubmission(
+                **w.scope,
+                case_id=w.case.id,
+                reason_class=m.monthly.ReasonClass.EXTERNAL,
+                sub_reason_id=BUILDERS["overdue_reason"](w, o).id,
+                reason_detail="客户资金紧张，多次承诺未兑现",
+            )
+        ),
+        "refusal_consequence": lambda w, o: add(
+            m.RefusalConsequence(
+                **w.scope,
+                case_id=helpers.make_case(helpers.make_customer(w.unit)).id,
+                customer_id=w.customer.id,
+                outstanding=money,
+                refusal_reason="未满足受理条件",
+                consequence="后果由本销售单位及经办人承担",
             )
         ),
         "case_cost": lambda w, o: add(

@@ -45,7 +45,7 @@ from backoffice.models.writeoff import (
 )
 from backoffice.services import archive, cases, confirmation, monthly
 from backoffice.services import writeoff as wo
-from backoffice.services.demo import accountability
+from backoffice.services.demo import accountability, rules_a
 from backoffice.services.demo.rules_b import seed_rules_b
 from backoffice.services.evidence import store_generated
 from backoffice.services.pdf import render_pdf
@@ -72,6 +72,7 @@ class StorySteps:
         seed_rules_b(self)  # issue 12: plans, lawsuits, assets, targets, requests
         self.confirmation_rounds()
         accountability.build(self)  # issue 12: findings, measures and holds
+        rules_a.seed(self)  # issue 12's partial rules (Art.3, 12, 15 (3), 16 (4), 17, pre-due)
 
     # -- helpers ------------------------------------------------------------------------------
 
