@@ -184,7 +184,7 @@ def test_the_register_and_its_xlsx_for_hr_and_not_for_a_collector(app, db):
     db.session.commit()
     admin = client_for(app, helpers.make_user("admin"))
     html = admin.get("/admin/accountability-register/").get_data(as_text=True)
-    assert str(filed["collector"]) in html and "26" in html
+    assert str(filed["collector"]) in html and "第二十六条第（一）项" in html
     response = admin.get("/admin/accountability-register/register.xlsx")
     assert response.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
