@@ -30,6 +30,8 @@ JOB_ACTIONS: dict[str, tuple[str, Action]] = {
     # Reminders and the calendar check only notify: the Jobs page's own permission.
     "deadline_reminders": ("job_run", Action.RUN),
     "check_calendar_coverage": ("job_run", Action.RUN),
+    # Art.19, 23: late instalments break their plan, late answers escalate (notices only).
+    "daily_case_rules": ("job_run", Action.RUN),
 }
 
 
