@@ -66,6 +66,8 @@ REASONS = {
     "unknown_field": N_("Unknown field"),
     "not_scalar": N_("The value must be text or a number"),
     "bad_text": N_("The text contains a line break or a control character"),
+    # A file skips a blank line; an item the ERP sent empty is a mistake.
+    "empty_item": N_("The item has no values"),
 }
 
 
@@ -144,6 +146,8 @@ def precheck(kind: ImportKind, items: list[Any]) -> tuple[list[list[str]], list[
                 problems.append({"index": index, "field": name, "code": "bad_text"})
                 value = None
             row.append(_cell(value))
+        if not any(cell.strip() for cell in row):
+            problems.append({"index": index, "field": None, "code": "empty_item"})
         rows.append(row)
     return rows, problems
 
