@@ -1,40 +1,28 @@
 """The ERP integration API (issue 14): JSON under /api/v1, integration tokens, health checks.
 
 ``init_api(app)`` is the one hook the application factory calls: it registers the blueprint
-(exempt from CSRF: no cookie authenticates it), its problem+json error handlers, the health
-endpoints and the token screen.
+(exempt from CSRF: no cookie authenticates it; its problem+json error handlers are set in
+``blueprint``), the health endpoints, and the token screen.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from backoffice.api.problems import ApiProblem, from_exception, problem_response, slug_for_status
 
-
-def _http_problem(exc: HTTPException) -> Any:
-    code = exc.code or 500
-    headers = {}
-    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
-        headers["Allow"] = ", ".join(exc.valid_methods)
-    return problem_response(slug_for_status(code), headers=headers)
-
-
-def _server_problem(exc: Exception) -> Any:
-    current_app.logger.exception("API request failed: %s %s", request.method, request.path)
-    return problem_response("server-error")
-
-
-def _routing_error(fallback):
+def _routing_error(fallback: Callable[[HTTPException], Any]) -> Callable[[HTTPException], Any]:
     """404/405 outside any route: problem+json under /api/, the product's page elsewhere."""
 
     def handle(exc: HTTPException) -> Any:
         if request.path.startswith("/api/"):
-            return _http_problem(exc)
+            from backoffice.api.blueprint import http_problem
+
+            return http_problem(exc)
         return fallback(exc)
 
     return handle
@@ -50,9 +38,6 @@ def init_api(app: Flask) -> None:
     from backoffice.views import SYSTEM
 
     csrf.exempt(bp)  # a bearer token, never a cookie, authenticates these requests
-    bp.register_error_handler(ApiProblem, from_exception)
-    bp.register_error_handler(HTTPException, _http_problem)
-    bp.register_error_handler(Exception, _server_problem)
     app.register_blueprint(bp)
     app.register_blueprint(health_bp)
     app.register_error_handler(NotFound, _routing_error(_http_error))

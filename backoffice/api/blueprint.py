@@ -6,15 +6,40 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from backoffice.api import guard
-from backoffice.api.problems import ApiProblem
+from backoffice.api.problems import (
+    ApiProblem,
+    from_exception,
+    problem_response,
+    slug_for_status,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.before_request(guard.before)
 bp.after_request(guard.after)
 bp.teardown_request(guard.teardown)
+
+
+def http_problem(exc: HTTPException) -> Response:
+    """Werkzeug's HTTP errors (413 while reading the body, 404, 405…) as problem+json."""
+    headers = {}
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        headers["Allow"] = ", ".join(exc.valid_methods)
+    return problem_response(slug_for_status(exc.code or 500), headers=headers)
+
+
+def server_problem(exc: Exception) -> Response:
+    """Anything unexpected: logged with its traceback, answered as a 500 problem."""
+    current_app.logger.exception("API request failed: %s %s", request.method, request.path)
+    return problem_response("server-error")
+
+
+bp.register_error_handler(ApiProblem, from_exception)
+bp.register_error_handler(HTTPException, http_problem)
+bp.register_error_handler(Exception, server_problem)
 
 
 def _default(value: Any) -> Any:
