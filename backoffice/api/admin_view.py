@@ -50,7 +50,9 @@ class ApiTokenView(BaseView):
         ).all()
         return self.render(
             "api/tokens.html",
-            rows=[(t, tokens.state(t), scope_labels(t.scopes)) for t in rows],
+            rows=[
+                (t, tokens.state(t), scope_labels(t.scopes), tokens.last_valid_day(t)) for t in rows
+            ],
             may_create=can(current_user, RESOURCE, Action.CREATE),
             may_revoke=can(current_user, RESOURCE, Action.EDIT),
         )

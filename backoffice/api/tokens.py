@@ -56,6 +56,13 @@ def expiry_of(last_day: date | None) -> datetime | None:
     return datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=SHANGHAI)
 
 
+def last_valid_day(token: ApiToken) -> date | None:
+    """The last day (Asia/Shanghai) on which the token works; None: no expiry."""
+    if token.expires_at is None:
+        return None
+    return (token.expires_at.astimezone(SHANGHAI) - timedelta(microseconds=1)).date()
+
+
 def create_token(
     session: Session,
     *,

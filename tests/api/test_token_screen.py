@@ -47,7 +47,7 @@ def test_an_admin_creates_a_token_and_sees_it_once(client, login_as, csrf, db):
     assert token.expires_at.isoformat().startswith("2099-12-31T16:00")  # end of the day, Shanghai
     listing = client.get("/admin/api-tokens/").get_data(as_text=True)
     assert secret not in listing and token.prefix in listing
-    assert "推送应收账款" in listing and "2100-01-01 00:00" in listing
+    assert "推送应收账款" in listing and "2099-12-31" in listing
     # The secret works on the API, and only there.
     api = client.get("/api/v1/customers", headers={"Authorization": f"Bearer {secret}"})
     assert api.status_code == 200
