@@ -124,6 +124,10 @@ def test_the_rate_limit_is_per_token_and_shared_by_processes(
         "该令牌请求过于频繁",
     )
     assert client.get("/api/v1/customers", headers=spare).status_code == 200  # per token
+    with other_app.app_context():
+        from backoffice.extensions import db
+
+        db.engine.dispose()  # close the second app's connections now, not at collection
 
 
 def test_the_readme_documents_the_api(client):
