@@ -60,6 +60,9 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     from backoffice.views import init_admin
 
     init_admin(app)
+    from backoffice.api import init_api
+
+    init_api(app)  # the ERP integration API, health endpoints, token screen (issue 14)
 
     from backoffice.cli import register_commands
 

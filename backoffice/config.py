@@ -87,6 +87,15 @@ class Config:
     REDIS_CONNECT_TIMEOUT = _env_int("REDIS_CONNECT_TIMEOUT", 2)
     REDIS_SOCKET_TIMEOUT = _env_int("REDIS_SOCKET_TIMEOUT", 5)
 
+    # The ERP integration API (issue 14): request body limit, items per pushed batch, requests
+    # per token per window (counted in Redis, so shared by every web process), page sizes.
+    API_MAX_BYTES = _env_int("API_MAX_BYTES", 16 * 1024 * 1024)
+    API_MAX_ITEMS = _env_int("API_MAX_ITEMS", 10_000)
+    API_RATE_LIMIT = _env_int("API_RATE_LIMIT", 600)
+    API_RATE_WINDOW = _env_int("API_RATE_WINDOW", 60)  # seconds
+    API_PAGE_SIZE = _env_int("API_PAGE_SIZE", 100)
+    API_MAX_PAGE_SIZE = _env_int("API_MAX_PAGE_SIZE", 500)
+
     ADMIN_PAGE_SIZE = 20
     TESTING = False
 

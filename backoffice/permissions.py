@@ -234,6 +234,8 @@ PERMISSIONS: dict[str, dict[Action, frozenset[R]]] = {
     "audit_log": _rule(
         view={R.ADMIN, R.AUDITOR}, create=NONE, edit=NONE, delete=NONE, verify={R.ADMIN, R.AUDITOR}
     ),
+    # ERP integration tokens (issue 14): the admin creates and revokes (edit); auditors look.
+    "api_token": _rule(view={R.ADMIN, R.AUDITOR}, create=ADMIN, edit=ADMIN, delete=NONE),
 }
 
 # The auditor reads everything and changes nothing (SPEC §2): enforce it on the table itself.

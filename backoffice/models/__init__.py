@@ -1,5 +1,6 @@
 """All models, one module per aggregate; importing this package registers every table."""
 
+from backoffice.models.api import ApiIdempotency, ApiToken
 from backoffice.models.archive import ArchiveItem, ArchiveRecord
 from backoffice.models.audit import AuditAction, AuditLog
 from backoffice.models.base import Base

@@ -25,6 +25,7 @@ class AuditAction(LabeledEnum):
     REFUSED = "refused", _l("Change refused")
     CHECKPOINT = "checkpoint", _l("Audit checkpoint")
     KEY_ROTATED = "key_rotated", _l("Audit key rotated")
+    API_CALL = "api_call", _l("Integration API call")
 
 
 class AuditLog(Base):

@@ -218,6 +218,8 @@ class Statement(ScopedMixin, TimestampMixin, Base):
     as_of: Mapped[date]
     total_outstanding: Mapped[Decimal] = mapped_column(default=Decimal("0"))
     pdf_key: Mapped[str | None] = mapped_column(String(255))
+    # SHA-256 of the PDF when it was stored; the API verifies every download against it.
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
 
     customer = relationship("Customer")
     sales_unit = relationship("SalesUnit")

@@ -41,7 +41,7 @@ _LOCK_KEY = 0x71_71_A0_D1  # serialises appends to the chain
 # Tables whose rows are not audited: the trail itself and pure bookkeeping of logins.
 _NOT_AUDITED = {"audit_log", "login_throttle"}
 # Columns never copied into the trail.
-_SECRET = {"password_hash"}
+_SECRET = {"password_hash", "token_hash"}
 
 
 class SealedError(Exception):

@@ -244,6 +244,7 @@ def build_statements(session: Session, p: Plan, customer_ids: list[int]) -> int:
             overdue=overdue,
             totals=totals,
         )
+        stored = get_storage().put(io.BytesIO(pdf))
         statement = Statement(
             period=p.period,
             customer_id=cid,
@@ -251,7 +252,8 @@ def build_statements(session: Session, p: Plan, customer_ids: list[int]) -> int:
             sales_unit_id=customer.sales_unit_id,
             as_of=p.as_of,
             total_outstanding=total,
-            pdf_key=_store(pdf),
+            pdf_key=stored.key,
+            pdf_sha256=stored.sha256,  # the API verifies its downloads against it (issue 14)
         )
         created += _insert_once(session, statement)
     return created
