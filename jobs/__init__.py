@@ -121,8 +121,15 @@ def fetch_rq_job(job_id: str, connection: Redis | None = None) -> Job | None:
         return None
 
 
-JOB_MODULES = ("jobs.archive", "jobs.escalation", "jobs.imports", "jobs.maintenance",
-               "jobs.monthly", "jobs.reminders")
+JOB_MODULES = (
+    "jobs.archive",
+    "jobs.assessment",
+    "jobs.escalation",
+    "jobs.imports",
+    "jobs.maintenance",
+    "jobs.monthly",
+    "jobs.reminders",
+)
 
 
 def preload() -> None:

@@ -1,6 +1,12 @@
 """All models, one module per aggregate; importing this package registers every table."""
 
 from backoffice.models.archive import ArchiveItem, ArchiveRecord
+from backoffice.models.assessment import (
+    AssessmentPolicy,
+    DebtGrade,
+    Scorecard,
+    ScorecardLine,
+)
 from backoffice.models.audit import AuditAction, AuditLog
 from backoffice.models.base import Base
 from backoffice.models.calendar import CalendarDay, CalendarYear

@@ -44,6 +44,7 @@ from backoffice.models.writeoff import (
 )
 from backoffice.services import archive, cases, confirmation, monthly
 from backoffice.services import writeoff as wo
+from backoffice.services.demo import assessment as assessment_demo
 from backoffice.services.evidence import store_generated
 from backoffice.services.pdf import render_pdf
 
@@ -67,6 +68,7 @@ class StorySteps:
         self.writeoffs()
         self.plans_and_costs()
         self.confirmation_rounds()
+        assessment_demo.seed(self)  # Art.8, 26(4), 27-30: bases, grades, a scorecard, costs
 
     # -- helpers ------------------------------------------------------------------------------
 
