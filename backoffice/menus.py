@@ -80,6 +80,10 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "writeoff_application",
             "accountability_finding",
             "sanction",
+            # Art.28-30: bases proposed, debts graded, scorecards computed
+            "target",
+            "debt_grade",
+            "scorecard",
         }
     ),
     RoleName.LEADER: frozenset(
@@ -92,7 +96,10 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "writeoff_application",
             "accountability_finding",
             "sanction",
+            # Art.28: the leadership group sets the policy and approves bases and results
             "target",
+            "assessment_policy",
+            "scorecard",
         }
     ),
     RoleName.AUDITOR: frozenset(

@@ -126,13 +126,15 @@ def set_policy(
     clean["very_hard_after_months"] = int(clean["very_hard_after_months"])
     if not 0 < clean["hard_after_months"] < clean["very_hard_after_months"]:
         raise AssessmentError(_("The months for 'very hard' exceed those for 'hard'."))
-    if policy is None:
+    new = policy is None
+    if new:
         policy = AssessmentPolicy(company_id=company_id, year=int(year))
-        session.add(policy)
     for key, value in clean.items():
         setattr(policy, key, value)
     policy.status, policy.set_by_id = ApprovalState.PROPOSED, user.id
     policy.note = values.get("note") or policy.note
+    if new:
+        session.add(policy)
     session.flush()
     return policy
 

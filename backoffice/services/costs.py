@@ -44,7 +44,7 @@ def check_manual(cost: CaseCost, *, deleting: bool = False) -> None:
     deleted by hand. Raises ``CostError``; no side effects."""
     if cost.scorecard_line_id is not None:
         raise CostError(_("A bonus booked from an approved scorecard cannot be changed."))
-    if not deleting and cost.kind is CostKind.BONUS:
+    if not deleting and cost.kind == CostKind.BONUS:  # a form gives the plain value
         raise CostError(
             _("Bonuses enter the ledger from an approved scorecard (Art.8), not by hand.")
         )
