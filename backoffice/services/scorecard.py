@@ -280,7 +280,8 @@ def book_bonuses(session: Session, card: Scorecard) -> int:
             raise AssessmentError(
                 _("A bonus with no collections behind it cannot be charged to a unit (Art.8).")
             )
-        who = names.get(line.user_id) if line.user_id else _("Collection team")
+        # Stored data, read by everyone in Chinese (like the notices): not a UI message.
+        who = names.get(line.user_id) if line.user_id else "清欠小组"
         for take, part in zip(mine, _split(line.amount, [t.weighted for t in mine]), strict=True):
             done = session.scalar(
                 select(CaseCost.id).where(
@@ -298,7 +299,7 @@ def book_bonuses(session: Session, card: Scorecard) -> int:
                     kind=CostKind.BONUS,
                     amount=part,
                     incurred_on=approved_on,
-                    note=_("Assessment bonus %(period)s: %(who)s", period=card.period, who=who),
+                    note=f"考核奖金 {card.period}：{who}（第八条）",
                     scorecard_line_id=line.id,
                 )
             )

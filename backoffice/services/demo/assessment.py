@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from backoffice.models.assessment import ApprovalState, DifficultyGrade
-from backoffice.models.case import CollectionCase
+from backoffice.models.case import CaseCost, CollectionCase, CostKind
 from backoffice.models.org import Company
 from backoffice.models.setting import Target
 from backoffice.services import assessment, scorecard
@@ -20,6 +20,28 @@ from backoffice.services import assessment, scorecard
 
 def _month(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
+
+
+def costs_in_closed_month(session: Any, cases: list, closed: date) -> None:
+    """Art.8: trips and lost time in the last closed month, so the leadership report shows
+    each unit's cost beside what it collected."""
+    notes = (
+        (CostKind.TRAVEL, "3200.00", "赴客户现场对账、催收差旅费"),
+        (CostKind.LOST_TIME, "1500.00", "配合诉前调解误工补贴 2 天"),
+        (CostKind.TRAVEL, "980.00", "上门送达催款函交通费"),
+    )
+    for case, (kind, amount, note) in zip(cases, notes, strict=False):
+        session.add(
+            CaseCost(
+                case_id=case.id,
+                company_id=case.company_id,
+                sales_unit_id=case.sales_unit_id,
+                kind=kind,
+                amount=Decimal(amount),
+                incurred_on=closed.replace(day=15),
+                note=note,
+            )
+        )
 
 
 def seed(builder: Any) -> None:
@@ -53,6 +75,8 @@ def seed(builder: Any) -> None:
         assessment.override_grade(
             session, lead, first, other, "债务人已进入破产重整程序，清收难度大"
         )
+    builder.commit()
+    costs_in_closed_month(session, cases, closed)
     builder.commit()
     # The last closed month with collections on the debts taken over.
     period = None
