@@ -35,6 +35,7 @@ from backoffice.models.assessment import (
 from backoffice.models.base import utcnow
 from backoffice.models.case import CaseReceivable, CollectionCase, Litigation
 from backoffice.models.customer import FinancialStatus
+from backoffice.models.org import SalesUnit
 from backoffice.models.receivable import Receivable
 from backoffice.models.setting import Target
 from backoffice.services.transitions import claim
@@ -183,6 +184,10 @@ def propose_target(
         raise AssessmentError(_("The base must be more than zero."))
     if sales_unit_id is not None and user_id is not None:
         raise AssessmentError(_("A base is for the team, a unit or a member, not two at once."))
+    if sales_unit_id is not None:
+        unit = session.get(SalesUnit, sales_unit_id)
+        if unit is None or unit.company_id != company_id:
+            raise AssessmentError(_("That unit is not one of this company's."))
     same = select(Target.id).where(
         Target.company_id == company_id,
         Target.period == period,

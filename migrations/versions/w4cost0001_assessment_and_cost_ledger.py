@@ -171,14 +171,14 @@ def upgrade():
         batch.create_foreign_key(op.f('fk_target_proposed_by_id_user'), 'user', ['proposed_by_id'], ['id'])
         batch.create_foreign_key(op.f('fk_target_approved_by_id_user'), 'user', ['approved_by_id'], ['id'])
         batch.create_index(op.f('ix_target_user_id'), ['user_id'], unique=False)
-        batch.create_check_constraint('period_format', sa.text(PERIOD_CHECK))
+        batch.create_check_constraint(op.f('ck_target_period_format'), sa.text(PERIOD_CHECK))
     with op.batch_alter_table('target') as batch:
         batch.alter_column('status', server_default=None)
 
 
 def downgrade():
     with op.batch_alter_table('target') as batch:
-        batch.drop_constraint('ck_target_period_format', type_='check')
+        batch.drop_constraint(op.f('ck_target_period_format'), type_='check')
         batch.drop_index(op.f('ix_target_user_id'))
         batch.drop_constraint(op.f('fk_target_approved_by_id_user'), type_='foreignkey')
         batch.drop_constraint(op.f('fk_target_proposed_by_id_user'), type_='foreignkey')
