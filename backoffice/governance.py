@@ -114,9 +114,23 @@ WORKFLOWS: dict[str, Workflow] = {
     "archive_item": Workflow("services/archive.py"),
     "audit_log": Workflow("services/audit.py"),
     "job_run": Workflow("jobs/__init__.py"),
+    # Assessment (Art.27-30): bases proposed and approved, the policy, grades and scorecards
+    # change on the assessment pages only; an approved one is locked.
+    "target": Workflow(
+        "services/assessment.py: propose_target, approve_target",
+        create_flow="assessment.index",
+    ),
+    "assessment_policy": Workflow(
+        "services/assessment.py: set_policy, approve_policy", create_flow="assessment.index"
+    ),
+    "debt_grade": Workflow("services/assessment.py: grade_case, override_grade"),
+    "scorecard": Workflow("services/scorecard.py: compute, amend, approve"),
+    "scorecard_line": Workflow("services/scorecard.py: compute, amend"),
 }
 
 RULE_FIELDS: dict[str, frozenset[str]] = {
+    # Art.8: a bonus is booked from an approved scorecard only (``costs.check_manual``).
+    "case_cost": frozenset({"scorecard_line", "scorecard_line_id"}),
     # Art.10: credit controls change on the credit page, each change with its reason.
     "customer": frozenset(
         {

@@ -93,6 +93,10 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "accountability_hold",
             "case_submission",
             "refusal_consequence",
+            # Art.28-30: bases proposed, debts graded, scorecards computed
+            "target",
+            "debt_grade",
+            "scorecard",
         }
     ),
     RoleName.LEADER: frozenset(
@@ -105,10 +109,13 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "writeoff_application",
             "accountability_finding",
             "sanction",
+            # Art.28: the leadership group sets the policy and approves bases and results
             "target",
             "accountability_hold",
             "hand_over",
             "refusal_consequence",
+            "assessment_policy",
+            "scorecard",
         }
     ),
     RoleName.AUDITOR: frozenset(

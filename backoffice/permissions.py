@@ -73,6 +73,8 @@ LEADERSHIP = frozenset({R.ADMIN, R.LEADER, R.TEAM_LEAD, R.FINANCE, R.AUDITOR})
 TEAM = frozenset({R.ADMIN, R.TEAM_LEAD, R.FINANCE, R.LEGAL, R.CREDIT})
 #: Art.26: who reads the register of holds (HR's export: the administrator, 总裁办, leaders).
 REGISTER = frozenset({R.ADMIN, R.LEADER, R.TEAM_LEAD, R.CREDIT, R.AUDITOR})
+ASSESSORS = frozenset({R.ADMIN, R.LEADER})  # Art.28: the leadership group
+ASSESSMENT_RUN = frozenset({R.ADMIN, R.LEADER, R.TEAM_LEAD})
 
 PERMISSIONS: dict[str, dict[Action, frozenset[R]]] = {
     # Organisation and people
@@ -90,7 +92,31 @@ PERMISSIONS: dict[str, dict[Action, frozenset[R]]] = {
     "import_batch": _rule(view=FIN | {R.AUDITOR}, create=NONE, edit=NONE, delete=NONE),
     "column_mapping": _rule(view=FIN | {R.AUDITOR}, create=FIN, edit=FIN, delete=FIN),
     "setting": _rule(view={R.ADMIN, R.FINANCE, R.AUDITOR}, create=ADMIN, edit=ADMIN),
-    "target": _rule(view=STAFF, create={R.ADMIN, R.LEADER}, edit={R.ADMIN, R.LEADER}, delete=ADMIN),
+    # Assessment (Art.27-30): the team lead proposes bases, the leadership group sets the policy
+    # and approves bases and results (Art.28); the team grades the debts it took over (Art.30).
+    "target": _rule(
+        view=STAFF,
+        create={R.ADMIN, R.LEADER, R.TEAM_LEAD},
+        edit={R.ADMIN, R.LEADER, R.TEAM_LEAD},
+        delete=ADMIN,
+        approve=ASSESSORS,
+    ),
+    "assessment_policy": _rule(view=STAFF, create=ASSESSORS, edit=ASSESSORS, approve=ASSESSORS),
+    "debt_grade": _rule(
+        view=STAFF, create=NONE, edit={R.ADMIN, R.TEAM_LEAD}, delete=NONE, run=ASSESSMENT_RUN
+    ),
+    "scorecard": _rule(
+        view=LEADERSHIP,
+        create=NONE,
+        edit=ASSESSORS,  # amend the amounts with a comment (Art.28)
+        delete=NONE,
+        download=LEADERSHIP,
+        run=ASSESSMENT_RUN,
+        approve=ASSESSORS,
+    ),
+    "scorecard_line": _rule(view=LEADERSHIP, create=NONE, edit=NONE, delete=NONE),
+    # Art.8: the cost ledger by unit; a collector sees their own units' rows only.
+    "cost_ledger": _rule(view=LEADERSHIP | {R.COLLECTOR}, create=NONE, edit=NONE, delete=NONE),
     # Art.9: the month's plan, progress and results, reported to the leadership group
     "leadership_report": _rule(
         view=LEADERSHIP, create=NONE, edit=NONE, delete=NONE, download=LEADERSHIP

@@ -107,6 +107,35 @@ def year_end_archive_transfer(today: date) -> list[Due]:
     return [Due(year_end_archive, (year,), make_job_id("year-end-archive", year))]
 
 
+def scorecards_at_period_end(today: date) -> list[Due]:
+    """Art.27: on the 1st to the 7th of a month, the month before's scorecard (in January also
+    the year before's) for each company whose leadership approved that year's policy (Art.28);
+    a company without one is left alone rather than failed. One job id per company and period,
+    so a restarted scheduler enqueues nothing twice; the job keeps an amended or approved
+    scorecard as it is."""
+    from sqlalchemy import select
+
+    from backoffice.extensions import db
+    from backoffice.models.assessment import ApprovalState, AssessmentPolicy
+    from jobs.assessment import assessment_scorecard, scorecard_job_id
+
+    if today.day > 7:
+        return []
+    month_end = today.replace(day=1).toordinal() - 1
+    last = date.fromordinal(month_end)
+    periods = [f"{last.year:04d}-{last.month:02d}"] + ([str(last.year)] if today.month == 1 else [])
+    companies = db.session.scalars(
+        select(AssessmentPolicy.company_id).where(
+            AssessmentPolicy.year == last.year, AssessmentPolicy.status == ApprovalState.APPROVED
+        )
+    ).all()
+    return [
+        Due(assessment_scorecard, (cid, p), scorecard_job_id(cid, p))
+        for cid in sorted(companies)
+        for p in periods
+    ]
+
+
 #: Each callable maps a day to the jobs due on it. Later capabilities add theirs here.
 SCHEDULE: list[Callable[[date], list[Due]]] = [
     daily_audit_check,
@@ -116,6 +145,7 @@ SCHEDULE: list[Callable[[date], list[Due]]] = [
     daily_escalation_run,
     daily_case_rules_run,
     year_end_archive_transfer,
+    scorecards_at_period_end,
 ]
 
 

@@ -2,6 +2,12 @@
 
 from backoffice.models.api import ApiIdempotency, ApiToken
 from backoffice.models.archive import ArchiveItem, ArchiveRecord
+from backoffice.models.assessment import (
+    AssessmentPolicy,
+    DebtGrade,
+    Scorecard,
+    ScorecardLine,
+)
 from backoffice.models.audit import AuditAction, AuditLog
 from backoffice.models.base import Base
 from backoffice.models.calendar import CalendarDay, CalendarYear

@@ -355,7 +355,13 @@ class Litigation(CaseChild, Base):
 
 
 class CaseCost(CaseChild, ScopedMixin, Base):
+    """A cost of collecting a case, charged to the unit owning its customer (Art.8)."""
+
     __tablename__ = "case_cost"
+    __table_args__ = (
+        # Art.8: an approved scorecard's bonus enters the ledger once per line and case.
+        Index("uq_case_cost_bonus", "scorecard_line_id", "case_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"), index=True)
@@ -363,8 +369,12 @@ class CaseCost(CaseChild, ScopedMixin, Base):
     amount: Mapped[Decimal]
     incurred_on: Mapped[date]
     note: Mapped[str | None] = mapped_column(Text)
+    # Set on a bonus booked from an approved scorecard (services/scorecard.py)
+    scorecard_line_id: Mapped[int | None] = mapped_column(ForeignKey("scorecard_line.id"))
 
     case = relationship("CollectionCase")
+    scorecard_line = relationship("ScorecardLine")
+    sales_unit = relationship("SalesUnit")
 
 
 class DocumentRequirement(CaseChild, Base):

@@ -27,6 +27,8 @@ JOB_ACTIONS: dict[str, tuple[str, Action]] = {
     "daily_escalation": ("collection_case", Action.CREATE),
     # §3.8: verifying the audit chain.
     "verify_audit_chain": ("audit_log", Action.VERIFY),
+    # Art.27: the period-end scorecard (the team lead or the leadership).
+    "assessment_scorecard": ("scorecard", Action.RUN),
     # Reminders and the calendar check only notify: the Jobs page's own permission.
     "deadline_reminders": ("job_run", Action.RUN),
     "check_calendar_coverage": ("job_run", Action.RUN),

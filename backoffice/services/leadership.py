@@ -19,6 +19,8 @@ Figures per sales unit and in total:
   the money arrived, the collection result of Art.29;
 - ``base``: the month's target (``Target``), ``achievement`` = overdue collected / base,
   ``excess`` = what exceeds the base;
+- ``cost``: the collection costs charged to the unit in the month (Art.8, ``services/costs.py``)
+  and ``cost_per_100``, that cost per ¥100 collected;
 - KPIs: overdue ratio = overdue / outstanding; collection rate = collected / (opening + billed);
   DSO = outstanding / billed in the 90 days to the closing × 90.
 
@@ -43,6 +45,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from backoffice.models.assessment import ApprovalState
 from backoffice.models.base import Money
 from backoffice.models.org import SalesUnit
 from backoffice.models.receivable import (
@@ -54,7 +57,7 @@ from backoffice.models.receivable import (
 )
 from backoffice.models.setting import Target
 from backoffice.permissions import scope_filter
-from backoffice.services import aging, monthly
+from backoffice.services import aging, costs, monthly
 from backoffice.services.aging import Bucket
 from backoffice.services.dashboard import money_sum
 
@@ -90,6 +93,12 @@ class Figures:
     outstanding: Decimal = ZERO
     overdue: Decimal = ZERO
     billed_dso: Decimal = ZERO
+    cost: Decimal = ZERO
+
+    @property
+    def cost_per_100(self) -> Decimal | None:
+        """Art.8: the collection cost charged to the unit per ¥100 collected in the month."""
+        return costs.per_hundred(self.cost, self.collected)
 
     @property
     def overdue_ratio(self) -> Decimal | None:
@@ -127,6 +136,7 @@ class Figures:
             "outstanding",
             "overdue",
             "billed_dso",
+            "cost",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -255,9 +265,12 @@ def _flows(session: Session, scope, opening: date, closing: date):
 
 
 def _targets(session: Session, user: Any, period: str) -> dict[int | None, Decimal]:
-    """The month's bases by unit (None: the whole team), within the user's company."""
+    """The month's approved bases by unit (None: the whole team), within the user's company;
+    members' own bases are the scorecard's (Art.27-28)."""
     query = select(Target.sales_unit_id, func.sum(Target.base_amount)).where(
-        Target.period == period
+        Target.period == period,
+        Target.user_id.is_(None),
+        Target.status == ApprovalState.APPROVED,
     )
     if getattr(user, "company_id", None) is not None:
         query = query.where(Target.company_id == user.company_id)
@@ -271,7 +284,8 @@ def build(session: Session, user: Any, period: str, today: date) -> Report:
     balances, migration = _balances(session, scope, opening, closing)
     flows = _flows(session, scope, opening, closing)
     targets = _targets(session, user, period)
-    unit_ids = set(balances) | set(flows)
+    charged = costs.by_unit(session, user, opening + timedelta(days=1), closing)
+    unit_ids = set(balances) | set(flows) | set(charged)
     names = dict(
         session.execute(
             select(SalesUnit.id, SalesUnit.name).where(SalesUnit.id.in_(unit_ids - {None}))
@@ -279,7 +293,9 @@ def build(session: Session, user: Any, period: str, today: date) -> Report:
     )
     units = []
     for unit_id in unit_ids:
-        figures = Figures(name=names.get(unit_id, "—"), base=targets.get(unit_id))
+        figures = Figures(
+            name=names.get(unit_id, "—"), base=targets.get(unit_id), cost=charged.get(unit_id, ZERO)
+        )
         for source in (balances.get(unit_id, {}), flows.get(unit_id, {})):
             for key, value in source.items():
                 setattr(figures, key, getattr(figures, key) + value)

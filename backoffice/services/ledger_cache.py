@@ -32,7 +32,7 @@ KEY = "ledger_version"
 LEDGER_TABLES = frozenset({
     "receivable", "payment", "payment_allocation", "customer", "credit_event",
     "collection_case", "litigation", "writeoff_application", "sales_unit", "company",
-    "setting", "target",
+    "setting", "target", "case_cost",
 })
 _MAX_ENTRIES = 512
 _cache: OrderedDict[tuple, Any] = OrderedDict()

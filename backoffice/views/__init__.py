@@ -15,6 +15,7 @@ from backoffice import models as m
 from backoffice.extensions import db
 from backoffice.views import (
     accountability,
+    assessment_lists,
     case_rules,
     cases,
     confirmation_split,
@@ -38,11 +39,12 @@ class Entry:
     endpoint: str
 
 
-LEDGER, CYCLE, CASES, WRITEOFF, ARCHIVE, SYSTEM = (
+LEDGER, CYCLE, CASES, WRITEOFF, ASSESSMENT, ARCHIVE, SYSTEM = (
     _l("Ledger"),
     _l("Monthly cycle"),
     _l("Cases"),
     _l("Write-off"),
+    _l("Assessment"),
     _l("Archive"),
     _l("System"),
 )
@@ -229,6 +231,23 @@ REGISTRY: list[Entry] = [
         "accountability_hold",
     ),
     Entry(holds.HandOverView, m.HandOver, _l("Hand-overs"), SYSTEM, "hand_over"),
+    # Assessment and costs (Art.8, 27-30); the pages themselves are added in init_admin.
+    Entry(writeoff.TargetView, m.Target, _l("Bases (targets)"), ASSESSMENT, "target"),
+    Entry(
+        assessment_lists.AssessmentPolicyView,
+        m.AssessmentPolicy,
+        _l("Assessment policies"),
+        ASSESSMENT,
+        "assessment_policy",
+    ),
+    Entry(
+        assessment_lists.DebtGradeView,
+        m.DebtGrade,
+        _l("Difficulty grades"),
+        ASSESSMENT,
+        "debt_grade",
+    ),
+    Entry(assessment_lists.ScorecardView, m.Scorecard, _l("Scorecards"), ASSESSMENT, "scorecard"),
     Entry(records.ArchiveRecordView, m.ArchiveRecord, _l("Archives"), ARCHIVE, "archive_record"),
     Entry(records.ArchiveItemView, m.ArchiveItem, _l("Archive manifests"), ARCHIVE, "archive_item"),
     Entry(records.AuditLogView, m.AuditLog, _l("Audit log"), ARCHIVE, "audit_log"),
@@ -236,7 +255,6 @@ REGISTRY: list[Entry] = [
     Entry(org.SalesUnitView, m.SalesUnit, _l("Sales units"), SYSTEM, "sales_unit"),
     Entry(org.UserView, m.User, _l("Users"), SYSTEM, "user"),
     Entry(org.RoleView, m.Role, _l("Roles"), SYSTEM, "role"),
-    Entry(writeoff.TargetView, m.Target, _l("Targets"), SYSTEM, "target"),
     Entry(cycle.CalendarYearView, m.CalendarYear, _l("Calendar years"), SYSTEM, "calendar_year"),
     Entry(cycle.CalendarDayView, m.CalendarDay, _l("Working-day calendar"), SYSTEM, "calendar_day"),
     Entry(records.SettingView, m.Setting, _l("Settings"), SYSTEM, "setting"),
@@ -337,6 +355,23 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(PredueView(name=_l("Falling due"), category=LEDGER, endpoint="predue"))
     admin.add_view(
         RuleSettingsView(name=_l("Collection rule settings"), category=SYSTEM, endpoint="rules")
+    )
+    from backoffice.views.assessment import AssessmentView
+    from backoffice.views.costs import CostLedgerView
+
+    # Art.26(4), 27-30: policy, bases, grades, scorecards; Art.8: the cost ledger.
+    admin.add_view(
+        AssessmentView(
+            name=_l("Assessment and rewards"),
+            category=ASSESSMENT,
+            endpoint="assessment",
+            url="assessment",
+        )
+    )
+    admin.add_view(
+        CostLedgerView(
+            name=_l("Collection cost ledger"), category=ASSESSMENT, endpoint="costs", url="costs"
+        )
     )
     from backoffice.views.data_index import DataIndexView
 

@@ -150,8 +150,22 @@ class CustomerCollectionPlanView(SecuredModelView):
 
 
 class CaseCostView(CaseChildView):
-    column_list = ("case", "kind", "amount", "incurred_on", "note")
-    form_excluded_columns = ("company", "sales_unit")
+    """A case's costs; the unit-by-unit ledger is ``views/costs.py`` (Art.8)."""
+
+    column_list = ("case", "sales_unit", "kind", "amount", "incurred_on", "note")
+    form_excluded_columns = ("company", "sales_unit", "scorecard_line")
+
+    def on_model_change(self, form, model, is_created):
+        from backoffice.services.costs import check_manual
+
+        check_manual(model)  # Art.8: bonuses come from an approved scorecard only
+        super().on_model_change(form, model, is_created)
+
+    def on_model_delete(self, model):
+        from backoffice.services.costs import check_manual
+
+        check_manual(model, deleting=True)
+        super().on_model_delete(model)
 
 
 class DocumentRequirementView(CaseChildView):

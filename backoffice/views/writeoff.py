@@ -61,5 +61,7 @@ class RecoveryView(SecuredModelView):
 
 
 class TargetView(SecuredModelView):
-    column_list = ("period", "company", "sales_unit", "base_amount", "note")
-    column_filters = ("period",)
+    """清欠基数 (Art.29): proposed and approved on the assessment page (Art.28)."""
+
+    column_list = ("period", "sales_unit", "user", "base_amount", "status", "approved_by", "note")
+    column_filters = ("period", "status")

@@ -8,6 +8,7 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import select
 
+from backoffice.models.assessment import ApprovalState
 from backoffice.models.receivable import PaymentAllocation
 from backoffice.models.setting import Target
 from backoffice.services import leadership
@@ -34,6 +35,7 @@ def target(db, unit, period, base, *, team=False):
             sales_unit_id=None if team else unit.id,
             period=period,
             base_amount=D(base),
+            status=ApprovalState.APPROVED,  # Art.28: only an approved base counts
         )
     )
     db.session.commit()

@@ -215,7 +215,8 @@ def leadership_report():
                    opening=Decimal("1234567890.12"), billed=Decimal("1234567890.12"),
                    collected=Decimal("1234567890.12"), outstanding=Decimal("1234567890.12"),
                    overdue=Decimal("1234567890.12"), overdue_ratio=Decimal("0.5"),
-                   collection_rate=Decimal("0.5"), dso=123)
+                   collection_rate=Decimal("0.5"), dso=123, cost=Decimal("1234567890.12"),
+                   cost_per_100=Decimal("12345.67"))
     units = [NS(name=LONG_NAME, **figures) for _ in range(2)]
     migration = {r: {c: Decimal("1234567890.12") for c in leadership.MIGRATION_COLUMNS}
                  for r in leadership.MIGRATION_ROWS}
@@ -223,6 +224,26 @@ def leadership_report():
                 units=units, total=NS(name="合计", **figures), migration=migration)
     return render_pdf("leadership_report.html", company=_company(), report=report,
                       rows=leadership.MIGRATION_ROWS, columns=leadership.MIGRATION_COLUMNS)
+
+
+def scorecard():
+    """Art.27-28: an amended and approved scorecard, long member names and a long comment."""
+    from backoffice.models.assessment import ScorecardStatus
+
+    big = Decimal("1234567890.12")
+    policy = NS(year=2026, reward_rate=Decimal("0.02"), penalty_floor=Decimal("0.8"),
+                penalty_rate=Decimal("0.01"), weight_standard=Decimal("1.00"),
+                weight_hard=Decimal("1.20"), weight_very_hard=Decimal("1.50"))
+    lines = [NS(user_id=None, user=None, base=big, collected=big, weighted=big,
+                achievement=Decimal("1.2345"), excess=big, proposed=big, amount=big)]
+    lines += [NS(user_id=n, user=LONG_NAME, base=big, collected=big, weighted=big,
+                 achievement=Decimal("0.5"), excess=Decimal("0"), proposed=-big, amount=-big)
+              for n in (1, 2, 3)]
+    moment = datetime(2026, 11, 30, 2, 5, tzinfo=UTC)
+    card = NS(period="2026", status=ScorecardStatus.APPROVED, policy=policy, lines=lines,
+              comment=LONG_TEXT, amended_by=LONG_NAME, amended_at=moment,
+              approved_by=LONG_NAME, approved_at=moment)
+    return render_pdf("scorecard.html", company=_company(), card=card, missed={2})
 
 
 # kind → (builder, its template, {text: how many times it must come out whole})
@@ -248,6 +269,7 @@ KINDS = {
                              {LONG_TEXT: 4, "JZ-2026-11-000123456789": 1}),
     "case_summary": (case_summary, "case_summary.html", {LONG_TEXT: 1, SHA: 5}),
     "leadership_report": (leadership_report, "leadership_report.html", {LONG_NAME: 5}),
+    "scorecard": (scorecard, "scorecard.html", {LONG_TEXT: 1, LONG_NAME: 5}),
     "demo_document": (demo_document, "demo_document.html", {LONG_TEXT: 1}),
 }
 # A text cut by a page break comes out with the page's footer, the next page's header and the

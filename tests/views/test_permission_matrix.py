@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import lxml.html
@@ -383,6 +383,26 @@ def _builders():
         "target": lambda w, o: add(
             m.Target(**w.scope, period=str(1000 + next(_n)), base_amount=money)
         ),
+        "assessment_policy": lambda w, o: _policy(w),
+        "debt_grade": lambda w, o: add(
+            m.DebtGrade(
+                **w.scope,
+                case_id=helpers.make_case(helpers.make_customer(w.unit)).id,
+                age_months=7,
+                financial_status="good_funds",
+                proposed=m.assessment.DifficultyGrade.STANDARD,
+                grade=m.assessment.DifficultyGrade.STANDARD,
+            )
+        ),
+        "scorecard": lambda w, o: add(
+            m.Scorecard(
+                company_id=w.company.id,
+                period=str(1000 + next(_n)),
+                policy_id=_policy(w).id,
+                status=m.assessment.ScorecardStatus.PROPOSED,
+                computed_at=datetime(2026, 1, 31, tzinfo=UTC),
+            )
+        ),
         "calendar_year": lambda w, o: add(m.CalendarYear(year=1000 + next(_n), source="admin")),
         "calendar_day": lambda w, o: add(
             m.CalendarDay(day=date(2000, 1, 1) + timedelta(days=next(_n)), is_workday=True)
@@ -390,6 +410,20 @@ def _builders():
         "setting": lambda w, o: add(m.Setting(key=f"k{next(_n)}", value={"v": 1})),
         "job_run": lambda w, o: add(m.JobRun(rq_job_id=f"job-{next(_n)}", name="demo")),
     }
+
+
+def _policy(w):
+    """A fresh assessment policy of the world's company (one per year)."""
+    from backoffice.services.assessment import POLICY_DEFAULTS
+
+    return add(
+        m.AssessmentPolicy(
+            company_id=w.company.id,
+            year=2000 + next(_n),
+            status=m.assessment.ApprovalState.PROPOSED,
+            **POLICY_DEFAULTS,
+        )
+    )
 
 
 def _unit_for(w, owner):
