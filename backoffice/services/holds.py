@@ -182,6 +182,8 @@ def hold_rows(session: Session, active_only: bool) -> list[RegisterRow]:
 
 def register_rows(session: Session, active_only: bool = True) -> list[RegisterRow]:
     """The register: every hold (in force, or all) and every flag of ``FLAG_SOURCES``."""
+    # Art.26(4), 2nd paragraph: the assessment's missed-target flags add themselves on import.
+    from backoffice.services import missed_target_flags  # noqa: F401
     rows = hold_rows(session, active_only)
     for source in FLAG_SOURCES:
         rows.extend(source(session, active_only))
