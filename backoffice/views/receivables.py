@@ -71,10 +71,10 @@ class ReceivableView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
         "aging_bucket": _label_formatter(Bucket),
         "debt_class": _label_formatter(DebtClass),
     }
-    # Exact-or-prefix on the document number; any part of the customer's name; its ERP code.
-    prefix_search_columns = ("doc_no",)
+    # Any part of the document number (a trigram index) or of the customer's name; its ERP code.
+    substring_search_columns = ("doc_no",)
     customer_prefix_search = True
-    search_hint = _l("Document number (start), customer name (any part) or ERP code")
+    search_hint = _l("Any part of a document number or customer name, or an ERP code")
     column_filters = (
         "status",
         "doc_type",
@@ -142,8 +142,8 @@ class PaymentView(FastListMixin, SecuredModelView):
         "received_on",
         "doc_no_ref",
     )
-    prefix_search_columns = ("payment_no", "doc_no_ref")
-    search_hint = _l("Payment number or document number (start)")
+    substring_search_columns = ("payment_no", "doc_no_ref")
+    search_hint = _l("Any part of a payment number or document number")
     column_filters = ("kind", "received_on")
     column_default_sort = ("received_on", True)
     form_excluded_columns = (
