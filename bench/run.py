@@ -78,30 +78,73 @@ class Counter:
         self.n += 1
 
 
-def _get(app, client, url: str) -> tuple[float, float]:
-    """Wall and CPU seconds of one GET in an app context of its own (as one request under
-    gunicorn). SQLite runs in this process, so its work is in the CPU time; PostgreSQL's is
-    not (its server is another process): there the wall time is the measure."""
+class ServerCpu:
+    """CPU seconds spent by the PostgreSQL server processes of the app's connections.
+
+    PostgreSQL works in its own processes (one per connection), so the benchmark's own CPU time
+    leaves its work out; on a local server their ``/proc/<pid>/stat`` has it. The kernel counts
+    in clock ticks (10 ms), charged to whichever process runs at each tick: one request's
+    reading is coarse, a mean over many is not, so the figures use the mean of these.
+    """
+
+    def __init__(self, engine):
+        self.pids: set[int] = set()
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "connect", self._connect)
+            engine.dispose()  # every connection from now on is registered
+
+    def _connect(self, dbapi_conn, record) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("SELECT pg_backend_pid()")
+        self.pids.add(cursor.fetchone()[0])
+        cursor.close()
+        dbapi_conn.rollback()
+
+    def seconds(self) -> float:
+        ticks = 0
+        for pid in list(self.pids):
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except (FileNotFoundError, PermissionError):
+                self.pids.discard(pid)
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _get(app, client, url: str) -> tuple[float, float, float]:
+    """Wall, CPU and database-server CPU seconds of one GET in an app context of its own (as
+    one request under gunicorn). SQLite runs in this process, so its work is in the CPU time;
+    PostgreSQL's is in its server processes (``ServerCpu``)."""
+    server = app.extensions.get("bench_server_cpu")
     with app.app_context():
+        before = server.seconds() if server else 0.0
         wall, cpu = time.perf_counter(), time.process_time()
         response = client.get(url)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        used = (server.seconds() - before) if server else 0.0
     assert response.status_code == 200, (url, response.status_code)
-    return wall, cpu
+    return wall, cpu, used
+
+
+def _medians(samples: list[tuple[float, float, float]]) -> tuple[float, float]:
+    """Median wall time; CPU time: the median of ours plus the mean of the server's."""
+    return (
+        statistics.median(s[0] for s in samples),
+        statistics.median(s[1] for s in samples) + statistics.fmean(s[2] for s in samples),
+    )
 
 
 def interleaved(app, client, urls: dict[str, str], repeat: int) -> dict[str, tuple]:
     """Median (wall, CPU) seconds per URL, the URLs requested in turn, after a warm-up."""
     for url in urls.values():
         _get(app, client, url)
-    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in urls}
+    samples: dict[str, list] = {name: [] for name in urls}
     for _ in range(repeat):
         for name, url in urls.items():
             samples[name].append(_get(app, client, url))
-    return {
-        name: (statistics.median(w for w, _ in s), statistics.median(c for _, c in s))
-        for name, s in samples.items()
-    }
+    return {name: _medians(s) for name, s in samples.items()}
 
 
 def _touch_ledger(app) -> None:
@@ -121,23 +164,26 @@ def dashboard_cold(app, client, repeat: int) -> tuple[float, float]:
     for _ in range(repeat):
         _touch_ledger(app)
         samples.append(_get(app, client, "/admin/"))
-    return statistics.median(w for w, _ in samples), statistics.median(c for _, c in samples)
+    return _medians(samples)
 
 
-def dashboard_recompute(app, repeat: int) -> float:
-    """Median seconds of the background refresh's work for the finance scope (all figures
-    computed from the ledger and stored in Redis), as the RQ job does it."""
+def dashboard_recompute(app, repeat: int) -> tuple[float, float]:
+    """Median (wall, CPU) seconds of the background refresh's work for the finance scope (all
+    figures computed from the ledger and stored in Redis), as the RQ job does it."""
     from backoffice.services import dashboard_cache
     from backoffice.services.dashboard import scope_key
 
+    server = app.extensions.get("bench_server_cpu")
     samples = []
     for _ in range(repeat):
         with app.app_context():
             conn = dashboard_cache._redis()
-            start = time.perf_counter()
+            before = server.seconds() if server else 0.0
+            wall, cpu = time.perf_counter(), time.process_time()
             dashboard_cache.compute(conn, scope_key(_Finance()), date.today())
-            samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            samples.append((wall, cpu, (server.seconds() - before) if server else 0.0))
+    return _medians(samples)
 
 
 class _Finance:
@@ -184,7 +230,7 @@ def measure(app, client, counter, rows: int, repeat: int) -> dict:
     out["dashboard_cold_s"], out["dashboard_cold_cpu_s"] = dashboard_cold(
         app, client, max(3, repeat // 2)
     )
-    out["dashboard_recompute_s"] = dashboard_recompute(app, 3)
+    out["dashboard_recompute_s"], out["dashboard_recompute_cpu_s"] = dashboard_recompute(app, 3)
     print(
         f"  {rows:>9} dashboard    warm {out['dashboard_warm_s'] * 1e3:8.1f} ms   "
         f"cold {out['dashboard_cold_s'] * 1e3:8.1f} ms   "
@@ -211,9 +257,9 @@ LIST_FIGURES = ("page1", "page1000", "deep", "search_doc", "search_name")
 def ratios(sizes: list[dict], basis: str) -> dict:
     """The targets of issue 13 as ratios, each with its limit and whether it is met.
 
-    ``basis`` is ``cpu`` (SQLite: the whole request, database included, runs in this process;
-    CPU time does not count the time spent waiting for a core on a shared machine) or ``wall``
-    (PostgreSQL: the database works in its own process).
+    ``basis`` is ``cpu``: the benchmark's CPU time plus, on PostgreSQL, its server processes'
+    (``ServerCpu``); unlike wall time it leaves out the time spent waiting for a core on a
+    shared machine. ``wall`` is also possible.
     """
     small, large = sizes[0], sizes[-1]
 
@@ -237,13 +283,16 @@ def ratios(sizes: list[dict], basis: str) -> dict:
                 t(large, name) / t(large, f"stock_{name}"),
                 float("inf"),
             )
-    checks["dashboard cold (large, wall s)"] = (large["dashboard_cold_s"], 0.5)
+    checks[f"dashboard after a write (large, {basis} s)"] = (t(large, "dashboard_cold"), 0.5)
+    checks["dashboard after a write (large, wall s)"] = (large["dashboard_cold_s"], 0.5)
     checks["dashboard cold large/small"] = (
         t(large, "dashboard_cold") / t(small, "dashboard_cold"),
         2.0,
     )
-    checks["dashboard recompute (large, wall s; background job)"] = (
-        large["dashboard_recompute_s"],
+    checks[f"dashboard refresh (large, {basis} s; background job)"] = (
+        t(large, "dashboard_recompute")
+        if "dashboard_recompute_cpu_s" in large
+        else large["dashboard_recompute_s"],
         float("inf"),
     )
     for size in (20, 100):
@@ -296,6 +345,7 @@ def prepare(app, rows: int, customers: int):
             conn.execute(text("ANALYZE"))
         username = helpers.make_user("finance", username=f"bench-{time.time_ns()}").username
         counter = Counter(db.engine)
+        app.extensions["bench_server_cpu"] = ServerCpu(db.engine)
     client = app.test_client()
     with app.app_context():
         response = client.post("/login", data={"username": username, "password": helpers.PASSWORD})
@@ -329,7 +379,7 @@ def main(argv=None) -> int:
     redis_proc, redis_url = _redis(args)
     if redis_proc is not None:  # stopped however the run ends (it would hold our stderr open)
         atexit.register(redis_proc.kill)
-    basis = "cpu" if args.db == "sqlite" else "wall"
+    basis = "cpu"
     results: dict = {
         "db": args.db,
         "basis": basis,
