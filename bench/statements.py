@@ -6,7 +6,9 @@
 
 Builds a ledger of N customers with three open documents each, then measures:
 
-- ``one_statement_s``: the median time of one statement's render + store + insert, in-process;
+- ``one_statement_s``: the median time of one statement's render + store + insert, in-process,
+  and ``bare_render_s``: a bare ``pisa.CreatePDF`` of the same HTML and font, timed in turn
+  with it (``statement_vs_bare_render``, target ≤ 1.2);
 - ``runs``: for each worker count W, on a fresh period, the wall time of the whole statement run
   by W real worker processes (``flask --app app worker --burst``), from their start to the last
   one's exit; and ``ratio`` = run time / (N × one / W) (target ≤ 1.3). ``ratio_per_core``
@@ -36,19 +38,20 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path("/tmp/qq-bench-st-var")
+VAR_DIR = Path(os.environ.get("BENCH_ST_VAR", "/tmp/qq-bench-st-var"))
 
 
 def _database_url(kind: str) -> str:
     if kind == "sqlite":
-        path = Path("/tmp/qq-bench-st.db")
+        path = Path(os.environ.get("BENCH_ST_SQLITE", "/tmp/qq-bench-st.db"))
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
     base = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
-    for sql in ("DROP DATABASE IF EXISTS qq_bench_st", "CREATE DATABASE qq_bench_st"):
+    name = os.environ.get("BENCH_ST_DB", "qq_bench_st")
+    for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)
-    return f"{base}/qq_bench_st"
+    return f"{base}/{name}"
 
 
 def build_ledger(n: int) -> None:
@@ -104,20 +107,42 @@ def build_ledger(n: int) -> None:
     db.session.commit()
 
 
-def one_statement_s(period: str, samples: int) -> float:
-    """Median seconds of one statement (render + store + insert), over ``samples`` customers."""
+def one_statement_s(period: str, samples: int) -> tuple[float, float]:
+    """Median seconds of one statement (query, render, store, insert), over ``samples``
+    customers, and of a bare xhtml2pdf render of the same HTML with the same (registered) font,
+    taken in turn with it (issue 13: the statement ≤ 1.2 × the bare render)."""
+    import io
+
+    from xhtml2pdf import pisa
+
     from backoffice.extensions import db
-    from backoffice.services import monthly
+    from backoffice.services import monthly, pdf
 
     p = monthly.plan(db.session, period)
     ids = monthly.statement_customer_ids(db.session, p.as_of)[: samples + 1]
-    monthly.build_statements(db.session, p, ids[:1])  # warm-up: fonts, templates
-    times = []
-    for cid in ids[1:]:
-        start = time.perf_counter()
-        assert monthly.build_statements(db.session, p, [cid]) == 1
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    seen: list[str] = []
+    real = pdf.render_html_to_pdf
+
+    def keep(html: str) -> bytes:
+        seen.append(html)
+        return real(html)
+
+    pdf.render_html_to_pdf = keep
+    try:
+        monthly.build_statements(db.session, p, ids[:1])  # warm-up: fonts, templates
+        times, bare = [], []
+        for cid in ids[1:]:
+            start = time.perf_counter()
+            assert monthly.build_statements(db.session, p, [cid]) == 1
+            times.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            status = pisa.CreatePDF(seen[-1], dest=io.BytesIO(), encoding="utf-8",
+                                    link_callback=pdf.resolve_resource)
+            bare.append(time.perf_counter() - start)
+            assert not status.err
+    finally:
+        pdf.render_html_to_pdf = real
+    return statistics.median(times), statistics.median(bare)
 
 
 def enqueue_statements(period: str, limit: int | None = None) -> int:
@@ -302,9 +327,12 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             build_ledger(n)
             results["generate_s"] = round(time.perf_counter() - t0, 1)
-            one = one_statement_s(next(periods), args.samples)
+            one, bare = one_statement_s(next(periods), args.samples)
             results["one_statement_s"] = round(one, 4)
-            print(f"one statement: {one:.3f} s", flush=True)
+            results["bare_render_s"] = round(bare, 4)
+            results["statement_vs_bare_render"] = round(one / bare, 3)
+            print(f"one statement: {one:.3f} s; bare xhtml2pdf render of its HTML: "
+                  f"{bare:.3f} s; ratio {one / bare:.2f} (target <= 1.2)", flush=True)
             results["runs"], results["ratio"], results["ratio_per_core"] = {}, {}, {}
             cores = os.cpu_count() or 1
             for w in worker_counts:

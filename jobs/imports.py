@@ -9,7 +9,7 @@ from rq import get_current_job
 
 from backoffice.extensions import db
 from backoffice.models.receivable import ImportBatch
-from backoffice.services import checkpoints, importer
+from backoffice.services import checkpoints, dashboard_cache, importer
 from jobs import QUEUE_IMPORTS, enqueue, job, set_progress
 
 UPLOAD_SUBDIR = "imports"
@@ -61,6 +61,7 @@ def run_import(batch_id: int) -> dict:
     path = stored_path(batch)
     batch = importer.run_batch(db.session, batch_id, path, progress=_progress)
     checkpoints.after_batch(f"import batch {batch.id}")  # issue 10: anchor its entries
+    dashboard_cache.refresh_all()  # issue 13: every scope's figures, in the background
     return {
         "batch_id": batch.id,
         "status": batch.status.value,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import current_app
 
 from backoffice.extensions import db
-from backoffice.services import monthly, monthly_report, notify
+from backoffice.services import dashboard_cache, monthly, monthly_report, notify
 from jobs import QUEUE_REPORTS, job, make_job_id, set_progress
 from jobs.resume import ensure_enqueued
 
@@ -62,7 +62,9 @@ def run_period(period: str, *, inline: bool = False) -> dict:
 @job
 def monthly_run(period: str) -> dict:
     """Art.12: the period's reports and confirmation forms; enqueues the statement jobs."""
-    return run_period(period)
+    result = run_period(period)
+    dashboard_cache.refresh_all()  # issue 13: every scope's figures, in the background
+    return result
 
 
 @job

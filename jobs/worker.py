@@ -21,7 +21,8 @@ from jobs.queues import QUEUES, SERIALIZER, get_queue, redis_connection
 from jobs.tracking import _run_by_job_id, _will_retry
 
 JOB_MODULES = ("jobs.archive", "jobs.escalation", "jobs.imports", "jobs.maintenance",
-               "jobs.monthly", "jobs.reminders", "jobs.case_rules", "jobs.assessment")
+               "jobs.monthly", "jobs.reminders", "jobs.case_rules", "jobs.assessment",
+               "jobs.dashboard")
 
 
 def preload() -> None:

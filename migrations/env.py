@@ -90,6 +90,10 @@ def run_migrations_online():
     with connectable.connect() as connection:
         conf_args.setdefault("render_as_batch", connection.dialect.name == "sqlite")
         conf_args.setdefault("compare_type", True)
+        # The trigram search's FTS tables and GIN indexes (w4perf0001) are not in the models.
+        from backoffice.services.substring_search import include_name
+
+        conf_args.setdefault("include_name", include_name)
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():

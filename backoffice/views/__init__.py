@@ -276,20 +276,16 @@ class HomeView(AdminIndexView):
     def index(self):
         from datetime import date
 
-        from backoffice.services.dashboard import dashboard_figures, scope_key, with_tasks
-        from backoffice.services.ledger_cache import cached
+        from backoffice.services.dashboard import with_tasks
+        from backoffice.services.dashboard_cache import figures_for
         from backoffice.services.todo import todo_items
         from jobs.reminders import missed_tasks
 
         as_of = date.today()
-        # The figures are cached against the ledger version (fast at 1M rows) and shared by
-        # everyone with the same scope; the user's own tasks are read fresh on every request.
-        figures = cached(
-            db.session,
-            ("dashboard", scope_key(current_user)),
-            as_of,
-            lambda: dashboard_figures(current_user, as_of),
-        )
+        # The figures are shared by every process and everyone with the same scope (Redis),
+        # marked with their time when a refresh is on its way; the user's own tasks are read
+        # fresh on every request.
+        figures = figures_for(current_user, as_of)
         data = with_tasks(figures, current_user, as_of)
         # SPEC §3.2: every missed deadline in the user's scope shows on the dashboard.
         data["missed"] = missed_tasks(db.session, current_user, as_of)[:50]

@@ -5,8 +5,10 @@ both scan the table. ``FastListMixin`` instead
 - pages over primary keys only (a "deferred join"): the ordered, filtered id list is walked in
   the index, then just that page's rows are loaded with their relations; ties on the sort
   column are broken by the primary key, so pages never overlap;
-- searches by exact-or-prefix match on indexed columns (document number, customer code),
-  which an ordinary B-tree index answers, and by any part of a customer's name: Chinese
+- searches by exact-or-prefix match on indexed columns (customer code), which an ordinary
+  B-tree index answers; by any part (three characters or more) of a document number, which a
+  trigram index answers (``services.substring_search``); and by any part of a customer's name:
+  Chinese
   company names start with a place (广州凯旋…), so people search by the distinctive middle.
   The customer table is small next to the ledger (thousands of rows, not millions), so that
   scan costs little, and the matching rows are then found through the customer index.
@@ -20,6 +22,8 @@ from sqlalchemy import and_, select, union
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased, joinedload
 
+from backoffice.services import substring_search
+
 MAX_CHAR = "\U0010ffff"
 #: Shorter terms match names by their start only ("广" alone would match half the ledger).
 MIN_CONTAINS = 2
@@ -32,8 +36,7 @@ def prefix_match(column: Any, term: str) -> Any:
     )
 
 
-def _escaped(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+_escaped = substring_search.escaped
 
 
 def name_match(column: Any, term: str) -> Any:
@@ -50,13 +53,20 @@ class FastListMixin:
     prefix_search_columns: tuple[str, ...] = ()
     #: Own columns matched by any part of the term (names: see ``name_match``).
     contains_search_columns: tuple[str, ...] = ()
+    #: Own number columns matched by any part of a term of 3+ characters through their trigram
+    #: index (``substring_search.INDEXED``), shorter terms by their start.
+    substring_search_columns: tuple[str, ...] = ()
     #: Also match rows whose customer's name contains the term or whose ERP code equals it.
     customer_prefix_search: bool = False
     #: What the search box says it searches (shown as its placeholder).
     search_hint: Any = None
 
     def _fast_search(self) -> bool:
-        columns = self.prefix_search_columns + self.contains_search_columns
+        columns = (
+            self.prefix_search_columns
+            + self.contains_search_columns
+            + self.substring_search_columns
+        )
         return bool(columns or self.customer_prefix_search)
 
     def init_search(self) -> bool:
@@ -84,6 +94,16 @@ class FastListMixin:
             parts.append(
                 select(getattr(row, pk_name)).where(prefix_match(getattr(row, name), term))
             )
+        if self.substring_search_columns and len(term) >= substring_search.MIN_SUBSTRING:
+            parts += substring_search.substring_keys(
+                self.model, self.substring_search_columns, term
+            )
+        else:
+            for name in self.substring_search_columns:
+                row = aliased(self.model)
+                parts.append(
+                    select(getattr(row, pk_name)).where(prefix_match(getattr(row, name), term))
+                )
         for name in self.contains_search_columns:
             row = aliased(self.model)
             parts.append(select(getattr(row, pk_name)).where(name_match(getattr(row, name), term)))
@@ -131,9 +151,7 @@ class FastListMixin:
         for relation in self._auto_joins:
             rows_query = rows_query.options(joinedload(relation))
         # Views with SQL-computed columns (aging, penalty) select them with the page's rows.
-        extra = (
-            self.request_computed_columns() if hasattr(self, "request_computed_columns") else {}
-        )
+        extra = self.request_computed_columns() if hasattr(self, "request_computed_columns") else {}
         if extra:
             rows_query = rows_query.add_columns(*extra.values())
         by_id = {}
