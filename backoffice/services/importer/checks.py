@@ -83,7 +83,7 @@ class FileChecks:
         row.values["unit_id"] = None
         if not unit_text:
             return
-        key = normalize_header(unit_text)
+        key = self._norm(unit_text)
         if row.company_id is not None:
             row.values["unit_id"] = self.unit_by_key.get((row.company_id, key))
             known = row.values["unit_id"] is not None

@@ -48,6 +48,7 @@ from backoffice.services.spreadsheet import SpreadsheetError
 # transaction is open the callback must not commit the session (that would half-apply it).
 Progress = Callable[[int, str, bool], None]
 # Records: (line, {field: raw value}); ``skip`` is the set of lines a replay leaves out.
+_MEMO_SIZE = 10_000
 Records = Callable[[set[int]], Iterable[tuple[int, dict[str, Any]]]]
 
 
@@ -87,6 +88,7 @@ class Run(ReceivableRows, PaymentRows, FileChecks):
         self.applying = False  # a replay: issues were all collected by the first pass
         self.writing = True
         self.wrote = False
+        self._memos: dict[Callable, dict[str, Any]] = {}
         self._init_file_checks()
         self._init_kind()
 
@@ -255,7 +257,28 @@ class Run(ReceivableRows, PaymentRows, FileChecks):
             if required:
                 problems.append(RowProblem(fld, "missing"))
             return
-        try:
-            row.values[fld] = parse_date(value)
-        except ValueError:
+        row.values[fld] = found = self._memo(parse_date, value)
+        if found is None:
             problems.append(RowProblem(fld, "bad_date"))
+
+    def _memo(self, parse: Callable[[Any], Any], value: Any) -> Any:
+        """``parse(value)``, None if it raises ValueError; remembered per text (an export
+        repeats its dates, types and currencies on every row). Bounded, so memory stays flat."""
+        if type(value) is not str:
+            try:
+                return parse(value)
+            except ValueError:
+                return None
+        memo = self._memos.setdefault(parse, {})
+        try:
+            return memo[value]
+        except KeyError:
+            pass
+        try:
+            found = parse(value)
+        except ValueError:
+            found = None
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[value] = found
+        return found

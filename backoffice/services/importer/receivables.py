@@ -26,6 +26,8 @@ _EXISTING = (Receivable.id, Receivable.company_id, Receivable.doc_no, Receivable
              Receivable.written_off_amount, Receivable.status, Receivable.contract_id,
              Receivable.import_batch_id, *(getattr(Receivable, c) for c in _COMPARED))  # fmt: skip
 _ZERO = Decimal("0")
+_DOC_KEY = ("company_id", "doc_no")
+_CUSTOMER_KEY = ("company_id", "erp_code")
 
 
 class ReceivableRows:
@@ -54,13 +56,13 @@ class ReceivableRows:
         due, issued = v.get("due_date"), v.get("issue_date")
         if due and issued and due < issued:
             problems.append(RowProblem("due_date", "due_before_issue"))
-        try:
-            v["doc_type"] = parse_doc_type(row.raw.get("doc_type"))
-        except ValueError:
+        v["doc_type"] = self._memo(parse_doc_type, row.raw.get("doc_type"))
+        if v["doc_type"] is None:
+            del v["doc_type"]
             problems.append(RowProblem("doc_type", "bad_doc_type"))
-        try:
-            v["currency"] = parse_currency(row.raw.get("currency"))
-        except ValueError:
+        v["currency"] = self._memo(parse_currency, row.raw.get("currency"))
+        if v["currency"] is None:
+            del v["currency"]
             problems.append(RowProblem("currency", "bad_currency"))
         if not v["customer_code"] and not v["customer_name"]:
             problems.append(RowProblem("customer_name", "missing_customer"))
@@ -155,9 +157,9 @@ class ReceivableRows:
             if self.writing:
                 self._update_receivable(row, current, changed)
         if created:
-            ids = insert_chunk(self.session, Receivable, created, self.batch_id)
+            ids = insert_chunk(self.session, Receivable, created, self.batch_id, _DOC_KEY)
             if self.first_created is None:
-                self.first_created = min(ids)
+                self.first_created = min(ids.values())
             self.wrote = True
         if self.writing:
             self._apply_waiting_money()
@@ -171,11 +173,11 @@ class ReceivableRows:
         rows = [{"company_id": p["company_id"], "sales_unit_id": p["sales_unit_id"],
                  "erp_code": p["code"], "name": p["name"], "from_import": True}
                 for p in planned]  # fmt: skip
-        ids = insert_chunk(self.session, Customer, rows, self.batch_id)
+        ids = insert_chunk(self.session, Customer, rows, self.batch_id, _CUSTOMER_KEY)
         self.wrote = True
-        for ckey, cid in zip(todo, ids, strict=True):
-            self.created_customers[ckey] = cid
-            self.created_customer_ids.add(cid)
+        for ckey in todo:
+            self.created_customers[ckey] = ids[ckey]
+            self.created_customer_ids.add(ids[ckey])
 
     def _update_receivable(self, row: Any, current: Any, changed: dict[str, Any]) -> None:
         key = (row.company_id, row.values["doc_no"])

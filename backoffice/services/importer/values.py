@@ -78,6 +78,8 @@ def _from_number(n: float) -> date:
 
 def text(value: Any) -> str:
     """A cell as clean text: numbers without a trailing ``.0``, full-width folded."""
+    if type(value) is str:  # most cells: NFKC leaves ASCII as it is
+        return value.strip() if value.isascii() else unicodedata.normalize("NFKC", value).strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
