@@ -150,7 +150,8 @@ class FileSource:
             reader = csv.reader(chain([first], lines), delimiter=best if counts[best] else ",")
             for cells in reader:
                 line += 1
-                if any(v and not v.isspace() for v in cells):
+                joined = "".join(cells)  # a cell that is not blank ⇔ the row is not
+                if joined and not joined.isspace():
                     yield line, cells
             self.sha256 = raw.digest.hexdigest()
         except UnicodeDecodeError:

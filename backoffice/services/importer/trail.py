@@ -67,14 +67,13 @@ def _scalar_defaults(model: type) -> dict[str, Any]:
     return found
 
 
-_Processors = list[tuple[str, Any, dict]]
+_Processors = list[tuple[str, Any]]
 
 
 def _processors(conn: Connection, table: Table, columns: list[str]) -> _Processors:
-    """Each column's bind processor (what SQLAlchemy does to a value before the driver sees
-    it: cents for ``Money`` on SQLite, an enum's value, a date's text), with a memo per column:
-    an export repeats its dates, types, units and names on many rows."""
-    return [(c, table.c[c].type._cached_bind_processor(conn.dialect), {}) for c in columns]
+    """Each column's bind processor: what SQLAlchemy does to a value before the driver sees
+    it (cents for ``Money`` on SQLite, an enum's value, a date's text)."""
+    return [(c, table.c[c].type._cached_bind_processor(conn.dialect)) for c in columns]
 
 
 def _bound_column(values: list[Any], process: Any) -> list[Any]:
@@ -93,21 +92,20 @@ def _bound_column(values: list[Any], process: Any) -> list[Any]:
 
 
 def _executemany(
-    conn: Connection, table: Table, rows: list[dict], key: tuple[str, ...], batch_id: int
+    conn: Connection, table: Table, by_column: dict[str, list], key: tuple[str, ...], batch_id: int
 ) -> dict[tuple, int]:
     """One driver-level executemany (SQLAlchemy's per-row statement building was half of the
     insert's time), then the new ids by ``key``, read back: SQLite cannot return rows from an
     executemany. Rows are told from a concurrent writer's by their key and import batch."""
-    columns = list(rows[0])
+    columns = list(by_column)
     before = conn.execute(select(func.max(table.c.id))).scalar() or 0
     marks = ", ".join(["?" if conn.dialect.paramstyle == "qmark" else "%s"] * len(columns))
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608 - model names
     bound = [
-        _bound_column([row[c] for row in rows], process)
-        for c, process, _memo in _processors(conn, table, columns)
+        _bound_column(by_column[c], process) for c, process in _processors(conn, table, columns)
     ]
     conn.exec_driver_sql(sql, list(zip(*bound, strict=True)))
-    wanted = {tuple(row[k] for k in key) for row in rows}
+    wanted = set(zip(*(by_column[k] for k in key), strict=True))
     query = select(table.c.id, *(table.c[k] for k in key)).where(table.c.id > before)
     if "import_batch_id" in table.c:
         query = query.where(table.c.import_batch_id == batch_id)
@@ -130,15 +128,16 @@ def insert_chunk(
     for row in rows:
         row.update(defaults)
         row["created_at"] = row["updated_at"] = now
-    ids = _executemany(session.connection(), model.__table__, rows, key, batch_id)
+    by_column = {c: [row[c] for row in rows] for c in rows[0]}
+    ids = _executemany(session.connection(), model.__table__, by_column, key, batch_id)
     # Columns with one value in the whole chunk (company, status, batch, times…) are written
     # once, under "same"; the others per row, with the row's id first.
-    first = rows[0]
-    varying = [c for c in first if any(row[c] != first[c] for row in rows)]
-    same = {c: _plain(first[c]) for c in first if c not in varying}
+    varying = [c for c, column in by_column.items() if len(set(column)) > 1]
+    same = {c: _plain(column[0]) for c, column in by_column.items() if c not in varying}
     columns = ["id", *varying]
-    plain = [[_plain(row[c]) for row in rows] for c in varying]
-    values = [[ids[tuple(row[k] for k in key)] for row in rows], *plain]
+    plain = [list(map(_plain, by_column[c])) for c in varying]
+    keys = zip(*(by_column[k] for k in key), strict=True)
+    values = [[ids[k] for k in keys], *plain]
     values = [list(v) for v in zip(*values, strict=True)]
     lo, hi = min(ids.values()), max(ids.values())
     after = {"import_batch": batch_id, "count": len(values), "columns": columns, "rows": values,
