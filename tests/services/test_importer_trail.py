@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from backoffice.models import AuditLog, Customer, Receivable
-from backoffice.models.receivable import ImportStatus
+from backoffice.models.receivable import ImportBatch, ImportStatus
 from backoffice.services import audit, importer
 from backoffice.services.importer import import_file, import_records, verify_batch
 from tests import helpers
@@ -156,3 +156,23 @@ def test_records_go_through_the_same_rules_as_a_file(db, org):
     assert verify_batch(db.session, good.id) == []
     again = import_records(db.session, "receivables", items)
     assert (again.rows_created, again.rows_unchanged) == (0, 2)
+
+
+def test_flask_import_verify_says_complete_then_names_the_hole(app, db, org, tmp_path):
+    """``flask import verify`` passes on a fresh import and fails, naming the receivable, once
+    a chunk entry no longer lists it."""
+    path = erp.write_csv(tmp_path / "ar.csv", erp.RECEIVABLE_HEADERS, many_rows(5))
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["import", "receivables", str(path)]).exit_code == 0
+    batch_id = db.session.scalar(select(func.max(ImportBatch.id)))
+    ok = runner.invoke(args=["import", "verify", str(batch_id)])
+    assert ok.exit_code == 0 and "audit trail complete" in ok.output
+    (entry,) = [e for e in chunk_entries(db, batch_id) if e.entity == "receivable"]
+    dropped = entry.after["rows"][0][0]
+    after = dict(entry.after, rows=entry.after["rows"][1:], count=4)
+    after["sha256"] = importer.trail.rows_sha256(after["columns"], after["rows"], after["same"])
+    db.session.execute(update(AuditLog).where(AuditLog.id == entry.id).values(after=after))
+    db.session.commit()
+    bad = runner.invoke(args=["import", "verify", str(batch_id)])
+    assert bad.exit_code == 1
+    assert f"receivable {dropped} has no audit entry" in bad.output
