@@ -176,3 +176,20 @@ def test_flask_import_verify_says_complete_then_names_the_hole(app, db, org, tmp
     bad = runner.invoke(args=["import", "verify", str(batch_id)])
     assert bad.exit_code == 1
     assert f"receivable {dropped} has no audit entry" in bad.output
+
+
+def test_a_gbk_file_whose_first_block_is_ascii_is_read_again_as_gbk(db, org, tmp_path, monkeypatch):
+    """The encoding is chosen from the first block; GBK bytes after an ASCII-only first block
+    make the import start again with the full check's encoding, and the names come out right."""
+    from backoffice.services import textfile
+
+    monkeypatch.setattr(textfile, "BLOCK", 512)
+    ascii_rows = [["HQ", f"E{i:03d}", f"Customer {i:03d}", f"A-{i:03d}", "", "10.00", "", "",
+                   "2026-03-01", "EAST", ""] for i in range(20)]  # fmt: skip
+    headers = ["company", "customer code", "customer name", "document no", "type", "amount",
+               "currency", "issue date", "due date", "unit", "salesperson"]  # fmt: skip
+    path = erp.write_csv(tmp_path / "late.csv", headers, ascii_rows + many_rows(3))
+    batch = import_file(db.session, path, "receivables")
+    assert batch.status == ImportStatus.APPLIED and batch.rows_created == 23
+    names = set(db.session.scalars(select(Customer.name)))
+    assert "客户000有限公司" in names and "Customer 000" in names

@@ -207,16 +207,15 @@ def _run(session: Session, batch_id: int, body: Any, progress: Progress | None) 
     try:
         run.load_reference_data()
         status = body(run)
-    except Reread:
+    except Reread as again:
         session.rollback()
+        if getattr(body, "retried", False):  # read twice, undecodable both times: refuse
+            exc = SpreadsheetError(f"cannot decode the file as {again.encoding}")
+            return _refused(session, batch_id, run, options, exc)
+        body.retried = True
         raise
     except (SpreadsheetError, FileRefused) as exc:
-        # A refused file is a finished run (the job does not fail, so RQ does not retry it).
-        session.rollback()
-        run.outcome.fatal = str(exc)
-        code, params = getattr(exc, "code", "file"), getattr(exc, "params", {"detail": str(exc)})
-        run.outcome.errors.append(Issue(None, None, None, None, code, params))
-        status = ImportStatus.FAILED
+        return _refused(session, batch_id, run, options, exc)
     except Exception as exc:
         session.rollback()
         run.outcome.fatal = f"{type(exc).__name__}: {exc}"[:2000]
@@ -224,6 +223,17 @@ def _run(session: Session, batch_id: int, body: Any, progress: Progress | None) 
         session.commit()
         raise
     _finish(session, batch_id, run.outcome, options, status)
+    session.commit()
+    return session.get(ImportBatch, batch_id)
+
+
+def _refused(session: Session, batch_id: int, run: Run, options: dict, exc: Exception):
+    """A refused file is a finished run (the job does not fail, so RQ does not retry it)."""
+    session.rollback()
+    run.outcome.fatal = str(exc)
+    code, params = getattr(exc, "code", "file"), getattr(exc, "params", {"detail": str(exc)})
+    run.outcome.errors.append(Issue(None, None, None, None, code, params))
+    _finish(session, batch_id, run.outcome, options, ImportStatus.FAILED)
     session.commit()
     return session.get(ImportBatch, batch_id)
 

@@ -184,6 +184,8 @@ class Run(ReceivableRows, PaymentRows, FileChecks):
         """``normalize_header`` of a company or unit as written, once per distinct text."""
         found = self._norm_cache.get(value)
         if found is None:
+            if len(self._norm_cache) >= _MEMO_SIZE:
+                self._norm_cache.clear()
             found = self._norm_cache[value] = normalize_header(value)
         return found
 

@@ -135,6 +135,8 @@ class ReceivableRows:
             if current is None:
                 self.outcome.created += 1
                 if self.writing:
+                    if not isinstance(customer, tuple):  # money may wait for it (new: none)
+                        self.touched_customers.add(customer_id)
                     wanted.update(
                         company_id=row.company_id,
                         doc_no=v["doc_no"],
@@ -227,8 +229,6 @@ class ReceivableRows:
                 if no_unit and found.sales_unit_id is None:
                     self._error(row.line, "sales_unit", None, "missing_unit")
                     return None
-                if plan:
-                    self.touched_customers.add(found.id)
                 return found
             if self._file_customer(row, plan, unit_checked):
                 return "new"
@@ -238,8 +238,6 @@ class ReceivableRows:
             if no_unit and matches[0].sales_unit_id is None:
                 self._error(row.line, "sales_unit", None, "missing_unit")
                 return None
-            if plan:
-                self.touched_customers.add(matches[0].id)
             return matches[0]
         if len(matches) > 1:
             self._error(row.line, "customer_name", name, "ambiguous_customer")
