@@ -25,6 +25,7 @@ from sqlalchemy import select
 from backoffice.models.customer import Customer
 from backoffice.models.receivable import ImportKind
 from backoffice.services.importer.report import RowProblem
+from backoffice.services.importer.seen import SeenKeys, key_text
 from backoffice.services.importer.values import normalize_header, text
 
 # A row that waits for its customer's naming line: (line, (field, code)).
@@ -40,8 +41,8 @@ class FileChecks:
         self.held: dict[tuple[int, str], list[tuple[Any, Any]]] = {}
         self.created_customers: dict[tuple[int, str], int] = {}
         self.created_customer_ids: set[int] = set()
-        self.seen: dict[tuple, int] = {}
-        self.duplicates: set[tuple] = set()
+        self.seen = SeenKeys(self.session)
+        self.duplicates: dict[tuple, int] = {}  # key → its first line
 
     # -- keys that do not need a known company -------------------------------------------------
 
@@ -51,22 +52,32 @@ class FileChecks:
             return (row.company_id, key_value)
         return (("?", normalize_header(text(row.raw.get("company")))), key_value)
 
-    def _check_duplicate(self, row: Any, key_value: str) -> bool:
-        """Remember the key; a repeat is an error on every line that carries it."""
+    def _duplicate_lines(self, rows: list) -> set[int]:
+        """Lines of ``rows`` whose number was seen before (earlier in the file or the chunk):
+        each is an error; the first occurrence is named at the end (``_name_duplicates``)."""
         if self.applying:  # a replay: every duplicate line is already an error and skipped
-            return True
-        key = self._dup_key(row, key_value)
-        if key in self.seen:
-            self.duplicates.add(key)
-            self._error(row.line, self._key_field, key_value, "duplicate", other="…")
-            return False
-        self.seen[key] = row.line
-        return True
+            return set()
+        fld = self._key_field
+        keyed = [(self._dup_key(row, row.values[fld]), row) for row in rows]
+        texts = {key: key_text(key) for key, _row in keyed}
+        earlier = self.seen.first_lines(sorted(set(texts.values())))
+        first: dict[str, int] = {}
+        lines = set()
+        for key, row in keyed:
+            known = earlier.get(texts[key]) or first.get(texts[key])
+            if known is None:
+                first[texts[key]] = row.line
+                continue
+            self.duplicates.setdefault(key, known)
+            self._error(row.line, fld, row.values[fld], "duplicate", other="…")
+            lines.add(row.line)
+        self.seen.add(first)
+        return lines
 
     def _name_duplicates(self) -> None:
         """End of the pass: name the first occurrence of each duplicate and its partners."""
-        for key in self.duplicates:
-            self._error(self.seen[key], self._key_field, key[1], "duplicate", other="…")
+        for key, line in self.duplicates.items():
+            self._error(line, self._key_field, key[1], "duplicate", other="…")
         lines_by_key: dict[str, list[int]] = {}
         for issue in self.outcome.errors:
             if issue.code == "duplicate":
@@ -96,14 +107,15 @@ class FileChecks:
         """Parse a chunk: the good rows, and the bad rows (with the fields at fault) that are
         still resolved in check-only mode so their other problems are listed too."""
         good, checked = [], []
+        parsed = []
         for row in rows:
             problems = parse(row)
             for p in problems:
                 self._problem(row, p)
-            unique = True
-            if row.values.get(self._key_field):
-                unique = self._check_duplicate(row, row.values[self._key_field])
-            if not problems and unique:
+            parsed.append((row, problems))
+        repeated = self._duplicate_lines([r for r in rows if r.values.get(self._key_field)])
+        for row, problems in parsed:
+            if not problems and row.line not in repeated:
                 good.append(row)
             elif not self.applying and row.company_id is not None:
                 checked.append((row, {p.field for p in problems}))

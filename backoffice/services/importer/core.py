@@ -104,6 +104,7 @@ class Run(ReceivableRows, PaymentRows, FileChecks):
         self._pass(records(set()), fraction)
         self._settle_pending()
         self._name_duplicates()
+        self.seen.clear()
         keep_valid = self.valid_only or self.dry_run
         if self.outcome.errors and not keep_valid:
             self.session.rollback()
