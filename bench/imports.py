@@ -213,7 +213,11 @@ def main(argv=None) -> int:
         ]
         if args.profile:
             cmd.append("--profile")
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode:
+            print(done.stderr[-3000:], file=sys.stderr)
+            done.check_returncode()
+        out = done.stdout
         if args.profile:
             print(out)
         results.append(json.loads(out.strip().splitlines()[-1]))
