@@ -193,3 +193,24 @@ def test_a_gbk_file_whose_first_block_is_ascii_is_read_again_as_gbk(db, org, tmp
     assert batch.status == ImportStatus.APPLIED and batch.rows_created == 23
     names = set(db.session.scalars(select(Customer.name)))
     assert "客户000有限公司" in names and "Customer 000" in names
+
+
+def test_an_upload_is_hashed_as_it_is_stored(app, db, org, tmp_path, monkeypatch):
+    """The upload page records the file's SHA-256 while storing it, so the import itself
+    reads the stored file once."""
+    import io
+
+    from tests.conftest import csrf_from
+
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    user = helpers.make_user("finance")
+    client = helpers.fresh_client(app)
+    helpers.login(client, user.username)
+    path = erp.write_csv(tmp_path / "up.csv", erp.RECEIVABLE_HEADERS, many_rows(12))
+    token = csrf_from(client.get("/admin/import/").get_data(as_text=True))
+    data = {"csrf_token": token, "kind": "receivables",
+            "file": (io.BytesIO(path.read_bytes()), path.name)}  # fmt: skip
+    client.post("/admin/import/", data=data, content_type="multipart/form-data")
+    batch = db.session.scalar(select(ImportBatch).order_by(ImportBatch.id.desc()))
+    assert batch.status == ImportStatus.APPLIED and batch.rows_created == 12
+    assert batch.sha256 == importer.file_sha256(path)
