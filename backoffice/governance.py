@@ -106,7 +106,7 @@ WORKFLOWS: dict[str, Workflow] = {
     "task": Workflow("jobs/reminders.py"),
     "notification": Workflow("services/notify.py"),
     # Ledger imports and payments' allocations, credit history.
-    "import_batch": Workflow("services/importer.py"),
+    "import_batch": Workflow("services/importer/"),
     "payment_allocation": Workflow("services/payments.py"),
     "credit_event": Workflow("services/credit.py"),
     # Archive and audit (Art.22, §3.8): sealed by the year-end transfer, never edited.

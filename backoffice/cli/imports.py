@@ -74,3 +74,16 @@ def import_receivables(file, dry_run, valid_only, company_code):
 def import_payments(file, dry_run, valid_only, company_code):
     """Import payments and credit notes (回款 / 红字) from FILE (.xlsx or .csv)."""
     _run(ImportKind.PAYMENTS, file, dry_run, valid_only, company_code)
+
+
+@import_cli.command("verify")
+@click.argument("batch_id", type=int)
+def import_verify(batch_id):
+    """Check the audit trail of import BATCH_ID: every chunk entry matches the hash of its
+    rows and every receivable the batch wrote has its entry (the chain itself: audit verify)."""
+    problems = importer.verify_batch(db.session, batch_id)
+    for problem in problems:
+        click.echo(f"  {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"import #{batch_id}: audit trail complete")

@@ -7,6 +7,7 @@ Redis (embedded test setups) the import runs inline in the request instead.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from pathlib import Path
@@ -167,9 +168,11 @@ class ImportView(BaseView):
         key = f"{uuid.uuid4().hex}{suffix}"  # never the user's name on disk
         path = upload_dir() / key
         size = 0
+        digest = hashlib.sha256()  # hashed as it is stored: the import reads the file once
         with open(path, "wb") as out:
             while block := upload.stream.read(1 << 20):
                 size += len(block)
+                digest.update(block)
                 if size > limit:
                     out.close()
                     path.unlink(missing_ok=True)
@@ -187,6 +190,7 @@ class ImportView(BaseView):
             company_code=company_code,
             user_id=current_user.id,
             storage_key=key,
+            sha256=digest.hexdigest(),
         )
         if current_app.config.get("REDIS_URL"):
             from jobs.imports import enqueue_import
