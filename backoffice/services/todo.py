@@ -339,6 +339,8 @@ def todo_items(user: Any, today: date) -> list[TodoItem]:
     items = []
     for i, kind in enumerate(kinds):
         count, late = int(row[2 * i] or 0), int(row[2 * i + 1] or 0)
-        link = kind.endpoint if kind.endpoint.startswith("#") else url_for(kind.endpoint)
+        # ``src=todo`` tells the to-do's links from the menu's (the lists ignore it).
+        anchor = kind.endpoint.startswith("#")
+        link = kind.endpoint if anchor else url_for(kind.endpoint, src="todo")
         items.append(TodoItem(kind.key, str(kind.title), count, late, link))
     return items
