@@ -4,8 +4,8 @@ A to-do item is one count of work waiting for the user, with how many of them ar
 link to where the work is done: the collector's confirmation forms to answer (Art.14), the
 approvals waiting at a leader's own step (Art.18), the cases and documents due for the team lead
 and legal (Art.16–17), failed imports and jobs for finance and the administrator, archives to
-verify for the auditor (Art.22). Every count is one SQL statement limited to the user's row
-scope, and only the items of the user's roles are counted, so the page stays cheap.
+verify for the auditor (Art.22). Every count is limited to the user's row scope, only the
+kinds of the user's roles are counted, and all of them are read in one SQL statement.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, true
 
 from backoffice.extensions import db
 from backoffice.models.archive import ArchiveRecord
@@ -57,33 +57,53 @@ def _count(stmt: Any) -> tuple[int, int]:
     return int(total or 0), int(late or 0)
 
 
-def _counting(late_when: Any = None) -> tuple[Any, Any]:
-    late = func.sum(case((late_when, 1), else_=0)) if late_when is not None else literal(0)
-    return func.count(), late
+def _counting(late_when: Any = None, all_late: bool = False) -> tuple[Any, Any]:
+    if all_late:
+        late = func.count()
+    elif late_when is not None:
+        late = func.sum(case((late_when, 1), else_=0))
+    else:
+        late = literal(0)
+    return func.count().label("total"), late.label("late")
+
+
+def _counter(query: Callable[[Any, date], Any]) -> Callable[[Any, date], tuple[int, int]]:
+    """A count of one kind of work: called, it runs its own statement; ``.query`` is the
+    statement, so ``todo_items`` can read every kind in one."""
+
+    def count(user: Any, today: date) -> tuple[int, int]:
+        return _count(query(user, today))
+
+    count.query = query  # type: ignore[attr-defined]
+    count.__doc__, count.__name__ = query.__doc__, query.__name__
+    return count
 
 
 # -- the items ---------------------------------------------------------------------------------
 
 
-def my_tasks(user: Any, today: date) -> tuple[int, int]:
+@_counter
+def my_tasks(user: Any, today: date) -> Any:
     """Open tasks assigned to the user (Art.12–17 deadlines); late = past their due day."""
-    return _count(
+    return (
         select(*_counting(Task.due_on < today)).where(
             Task.assignee_id == user.id, Task.done_at.is_(None)
         )
     )
 
 
-def unread_inbox(user: Any, today: date) -> tuple[int, int]:
-    return _count(
+@_counter
+def unread_inbox(user: Any, today: date) -> Any:
+    return (
         select(*_counting()).where(Notification.user_id == user.id, Notification.read_at.is_(None))
     )
 
 
-def forms_to_answer(user: Any, today: date) -> tuple[int, int]:
+@_counter
+def forms_to_answer(user: Any, today: date) -> Any:
     """Art.14: the unit answers its confirmation form within 5 working days (and again when
     finance returns it)."""
-    return _count(
+    return (
         select(*_counting(ConfirmationForm.answer_due < today)).where(
             ConfirmationForm.status.in_([FormStatus.ISSUED, FormStatus.RETURNED]),
             scope_filter(ConfirmationForm, user),
@@ -91,9 +111,10 @@ def forms_to_answer(user: Any, today: date) -> tuple[int, int]:
     )
 
 
-def forms_to_route(user: Any, today: date) -> tuple[int, int]:
+@_counter
+def forms_to_route(user: Any, today: date) -> Any:
     """Art.15: finance routes answered lines within 3 working days."""
-    return _count(
+    return (
         select(*_counting(ConfirmationForm.routing_due < today)).where(
             ConfirmationForm.status == FormStatus.SUBMITTED,
             scope_filter(ConfirmationForm, user),
@@ -125,9 +146,10 @@ def _my_steps(user: Any) -> Any:
     return or_(*steps) if steps else literal(False)
 
 
-def approvals_waiting(user: Any, today: date) -> tuple[int, int]:
+@_counter
+def approvals_waiting(user: Any, today: date) -> Any:
     """Art.18: write-off applications waiting at the user's own step (never their own)."""
-    return _count(
+    return (
         select(*_counting()).where(
             WriteOffApplication.status == WriteOffStatus.IN_APPROVAL,
             WriteOffApplication.applicant_id != user.id,
@@ -137,14 +159,15 @@ def approvals_waiting(user: Any, today: date) -> tuple[int, int]:
     )
 
 
-def writeoffs_to_file(user: Any, today: date) -> tuple[int, int]:
+@_counter
+def writeoffs_to_file(user: Any, today: date) -> Any:
     """Art.19: an approved write-off is filed on record by credit control and by finance."""
     mine = []
     if user.has_role(RoleName.FINANCE):
         mine.append(WriteOffApplication.filed_by_finance_id.is_(None))
     if user.has_role(RoleName.CREDIT):
         mine.append(WriteOffApplication.filed_by_credit_id.is_(None))
-    return _count(
+    return (
         select(*_counting()).where(
             WriteOffApplication.status == WriteOffStatus.APPROVED,
             or_(*mine) if mine else literal(False),
@@ -153,18 +176,20 @@ def writeoffs_to_file(user: Any, today: date) -> tuple[int, int]:
     )
 
 
-def cases_to_decide(user: Any, today: date) -> tuple[int, int]:
+@_counter
+def cases_to_decide(user: Any, today: date) -> Any:
     """Art.16 (4): a collector's application for a case waits for the team's decision."""
-    return _count(
+    return (
         select(*_counting()).where(
             CollectionCase.status == CaseStatus.APPLIED, scope_filter(CollectionCase, user)
         )
     )
 
 
-def documents_due(user: Any, today: date) -> tuple[int, int]:
+@_counter
+def documents_due(user: Any, today: date) -> Any:
     """Art.17: documents of a case's checklist still missing; late = past the 5 working days."""
-    return _count(
+    return (
         select(*_counting(DocumentRequirement.due_on < today))
         .select_from(DocumentRequirement)
         .join(CollectionCase, CollectionCase.id == DocumentRequirement.case_id)
@@ -178,10 +203,11 @@ def documents_due(user: Any, today: date) -> tuple[int, int]:
     )
 
 
-def instalments_late(user: Any, today: date) -> tuple[int, int]:
+@_counter
+def instalments_late(user: Any, today: date) -> Any:
     """Art.23: instalments of a repayment plan past due and not paid in full."""
-    total, _late = _count(
-        select(*_counting())
+    return (
+        select(*_counting(all_late=True))
         .select_from(Instalment)
         .join(RepaymentPlan, RepaymentPlan.id == Instalment.plan_id)
         .join(CollectionCase, CollectionCase.id == RepaymentPlan.case_id)
@@ -192,13 +218,13 @@ def instalments_late(user: Any, today: date) -> tuple[int, int]:
             scope_filter(CollectionCase, user),
         )
     )
-    return total, total
 
 
-def imports_failed(user: Any, today: date) -> tuple[int, int]:
+@_counter
+def imports_failed(user: Any, today: date) -> Any:
     """ERP imports of the last days that failed or were rejected for errors."""
     since = utcnow() - timedelta(days=RECENT_DAYS)
-    return _count(
+    return (
         select(*_counting()).where(
             ImportBatch.status.in_([ImportStatus.FAILED, ImportStatus.REJECTED]),
             ImportBatch.created_at >= since,
@@ -207,34 +233,34 @@ def imports_failed(user: Any, today: date) -> tuple[int, int]:
     )
 
 
-def jobs_failed(user: Any, today: date) -> tuple[int, int]:
+@_counter
+def jobs_failed(user: Any, today: date) -> Any:
     """Background jobs of the last days that failed (each can be re-run on the Jobs page)."""
     since = utcnow() - timedelta(days=RECENT_DAYS)
-    return _count(
+    return (
         select(*_counting()).where(
             JobRun.status == JobStatus.FAILED, JobRun.enqueued_at >= since
         )
     )
 
 
-def archives_to_verify(user: Any, today: date) -> tuple[int, int]:
+@_counter
+def archives_to_verify(user: Any, today: date) -> Any:
     """Art.22: sealed archives, each checked against its signed manifest by the auditor."""
-    return _count(
+    return (
         select(*_counting()).where(
             ArchiveRecord.sealed_at.is_not(None), scope_filter(ArchiveRecord, user)
         )
     )
 
 
-def integrity_alerts(user: Any, today: date) -> tuple[int, int]:
+@_counter
+def integrity_alerts(user: Any, today: date) -> Any:
     """§3.8: integrity alerts (an archive or the audit chain that failed its check) of late."""
     since = utcnow() - timedelta(days=RECENT_DAYS)
-    total, _late = _count(
-        select(*_counting()).where(
-            AuditLog.action == AuditAction.ALERT.value, AuditLog.at >= since
-        )
+    return select(*_counting(all_late=True)).where(
+        AuditLog.action == AuditAction.ALERT.value, AuditLog.at >= since
     )
-    return total, total
 
 
 # -- which items, for whom -----------------------------------------------------------------------
@@ -299,11 +325,22 @@ def kinds_for(user: Any) -> list[_Kind]:
 
 
 def todo_items(user: Any, today: date) -> list[TodoItem]:
-    """The user's to-do: one count (one statement) per kind of their roles, each shown even
-    when nothing waits, so a role's home page always has the same shape."""
+    """The user's to-do: a count per kind of work of their roles, each shown even when nothing
+    waits, so a role's home page always has the same shape. One statement for all of them:
+    each kind's count is a one-row subquery of it."""
+    kinds = kinds_for(user)
+    if not kinds:
+        return []
+    parts = [kind.counter.query(user, today).subquery(f"todo_{i}") for i, kind in enumerate(kinds)]
+    stmt = select(*[c for part in parts for c in part.c]).select_from(parts[0])
+    for part in parts[1:]:
+        stmt = stmt.join(part, true())  # one row each: an explicit join of single rows
+    row = db.session.execute(stmt).one()
     items = []
-    for kind in kinds_for(user):
-        count, late = kind.counter(user, today)
-        link = kind.endpoint if kind.endpoint.startswith("#") else url_for(kind.endpoint)
+    for i, kind in enumerate(kinds):
+        count, late = int(row[2 * i] or 0), int(row[2 * i + 1] or 0)
+        # ``src=todo`` tells the to-do's links from the menu's (the lists ignore it).
+        anchor = kind.endpoint.startswith("#")
+        link = kind.endpoint if anchor else url_for(kind.endpoint, src="todo")
         items.append(TodoItem(kind.key, str(kind.title), count, late, link))
     return items
