@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import secrets
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -140,8 +139,3 @@ def authenticate(session: Session, header: str | None) -> ApiToken:
 def require_scope(token: ApiToken, scope: str) -> None:
     if scope not in (token.scopes or []):
         raise ApiProblem("forbidden-scope", scope=scope)
-
-
-def describe(token: ApiToken) -> dict[str, Any]:
-    """What the token screen shows of a token (never its hash)."""
-    return {"name": token.name, "prefix": token.prefix, "state": state(token)}
