@@ -362,6 +362,8 @@ LABELS: dict[str, Any] = {
     "split_by": _l("Split by"),
     "submitted_by": _l("Submitted by"),
 }
+# Assessment (issue 12; Art.28): who approved a policy, base or scorecard, and when.
+LABELS.update({"approved_at": _l("Approved at"), "approved_by": _l("Approved by")})
 # Accountability and hand-over (issue 12; Art.7, 18, 20, 24-26).
 LABELS.update(
     {

@@ -82,20 +82,15 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "confirmation_form",
             "collection_case",
             "watch_list_entry",
-            "repayment_plan",
             "information_request",
             "customer_collection_plan",
-            "litigation",
-            "case_cost",
             "writeoff_application",
             "accountability_finding",
             "sanction",
-            "accountability_hold",
             "case_submission",
             "refusal_consequence",
-            # Art.28-30: bases proposed, debts graded, scorecards computed
+            # Art.28-30: bases proposed and scorecards computed (grades: on the assessment page)
             "target",
-            "debt_grade",
             "scorecard",
         }
     ),

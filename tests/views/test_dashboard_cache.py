@@ -15,11 +15,12 @@ from backoffice.services import dashboard_cache, ledger_cache
 from tests import helpers
 
 TODAY = date.today()
-#: A view after a ledger write, with figures in Redis: the user, their tasks, missed deadlines.
-COLD_WITH_SHARED_FIGURES = 3
+#: A view after a ledger write, with figures in Redis: the user, their tasks, missed deadlines,
+#: and the role's to-do counts (one statement, issue 11).
+COLD_WITH_SHARED_FIGURES = 4
 #: A scope's very first view (nothing cached anywhere): the user, the settings, the figure
-#: queries, the tasks and the missed deadlines. Same ceiling as without Redis.
-FIRST_EVER = 12
+#: queries, the tasks, the missed deadlines and the to-do counts. Same ceiling as without Redis.
+FIRST_EVER = 13
 
 
 class InProcessWorker(SimpleWorker):
