@@ -202,6 +202,16 @@ def redis_url(tmp_path_factory):
 
 
 @pytest.fixture()
+def no_redis(app):
+    """The app without Redis for one test, whatever REDIS_URL says (the PostgreSQL CI run sets
+    it): the dashboard then computes its figures in the process, always current."""
+    previous = app.config.get("REDIS_URL")
+    app.config["REDIS_URL"] = None
+    yield
+    app.config["REDIS_URL"] = previous
+
+
+@pytest.fixture()
 def redis_conn(app, redis_url):
     from redis import Redis
 

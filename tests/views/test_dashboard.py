@@ -8,11 +8,17 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal as D
 
+import pytest
+
 from backoffice.models import Payment
 from backoffice.models.notification import Task, TaskKind
 from backoffice.services import aging, payments
 from backoffice.services.dashboard import dashboard_data, month_ends
 from tests import helpers
+
+# These tests are about the figures themselves: without Redis they are always current. The
+# shared Redis cache, with its "截至 hh:mm" stale view, is tested in test_dashboard_cache.py.
+pytestmark = pytest.mark.usefixtures("no_redis")
 
 TODAY = date.today()
 

@@ -143,7 +143,7 @@ def test_refresh_all_requeues_every_known_scope(app, client, login_as, db, redis
     assert not redis_conn.keys(dashboard_cache.PREFIX + "*:refreshing")
 
 
-def test_without_redis_the_figures_are_always_current(app, client, login_as, db):
+def test_without_redis_the_figures_are_always_current(app, client, login_as, db, no_redis):
     """With no Redis the process's own cache serves, and never a figure older than the ledger."""
     _, customer = _ledger()
     login_as("finance")
