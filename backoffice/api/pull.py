@@ -20,7 +20,7 @@ from backoffice.api.guard import company_id, scoped
 from backoffice.api.pagination import paginate
 from backoffice.api.problems import API_LOCALE, ApiProblem
 from backoffice.extensions import db
-from backoffice.models.base import SHANGHAI, LabeledEnum
+from backoffice.models.base import SHANGHAI, LabeledEnum, local_today
 from backoffice.models.case import CaseStatus, CollectionCase
 from backoffice.models.customer import Customer
 from backoffice.models.receivable import Receivable
@@ -30,9 +30,7 @@ ZERO = Decimal("0.00")
 _CLASS_ORDER = [c.value for c in aging.DebtClass]  # the worst open debt names the customer
 
 
-def today() -> date:
-    """Today in Asia/Shanghai, the company's calendar."""
-    return datetime.now(SHANGHAI).date()
+today = local_today
 
 
 def labeled(value: Any) -> dict[str, str] | None:

@@ -30,6 +30,11 @@ CENT = Decimal("0.01")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+def local_today() -> date:
+    """Today in Asia/Shanghai, the company's calendar (views, jobs and the API use this)."""
+    return datetime.now(SHANGHAI).date()
+
+
 def to_money(value: Any) -> Decimal:
     """Round a number to cents, half up (the way the ledger prints it)."""
     if value is None:

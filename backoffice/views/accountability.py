@@ -13,7 +13,7 @@ endpoint checks the permission table and the row scope.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from backoffice.extensions import db
 from backoffice.models.audit import AuditAction
-from backoffice.models.base import SHANGHAI
+from backoffice.models.base import local_today
 from backoffice.models.user import User
 from backoffice.models.writeoff import (
     AccountabilityFinding,
@@ -45,8 +45,7 @@ from backoffice.views.writeoff_page import application_link
 RESOURCE = "accountability_finding"
 
 
-def _today() -> date:
-    return datetime.now(SHANGHAI).date()
+_today = local_today
 
 
 def finding_link(view, context, model, name) -> Markup:

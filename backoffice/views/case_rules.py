@@ -7,8 +7,6 @@ input, call them and show their refusals.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
@@ -17,7 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from backoffice.extensions import db
-from backoffice.models.base import SHANGHAI
+from backoffice.models.base import local_today
 from backoffice.models.case import ActionKind, CollectionCase
 from backoffice.models.monthly import OverdueReason, ReasonClass
 from backoffice.permissions import Action, can, in_scope, scope_filter
@@ -28,8 +26,7 @@ from backoffice.views.base import SecuredModelView, deny
 MEASURE_ROWS = 5
 
 
-def _today():
-    return datetime.now(SHANGHAI).date()
+_today = local_today
 
 
 def _case_link(view, context, model, name) -> Markup:

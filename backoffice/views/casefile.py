@@ -35,7 +35,7 @@ from sqlalchemy import or_, select
 
 from backoffice.extensions import db
 from backoffice.models.audit import AuditAction
-from backoffice.models.base import SHANGHAI
+from backoffice.models.base import SHANGHAI, local_today
 from backoffice.models.case import (
     ActionKind,
     CaseCost,
@@ -72,9 +72,7 @@ LETTERS = {
 }
 
 
-def today() -> date:
-    """Today in Asia/Shanghai, the company's calendar."""
-    return datetime.now(SHANGHAI).date()
+today = local_today
 
 
 def case_file_link(view, context, model: CollectionCase, name) -> Markup:

@@ -17,7 +17,6 @@ answers 404); every POST carries the CSRF token (Flask-WTF's global ``CSRFProtec
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
@@ -29,7 +28,7 @@ from sqlalchemy import select
 
 from backoffice.extensions import db
 from backoffice.models.audit import AuditAction
-from backoffice.models.base import SHANGHAI
+from backoffice.models.base import local_today
 from backoffice.models.monthly import (
     ConfirmationForm,
     ConfirmationLine,
@@ -56,8 +55,7 @@ ANSWER_FIELDS = (
 )
 
 
-def _today():
-    return datetime.now(SHANGHAI).date()
+_today = local_today
 
 
 LINK = "btn btn-sm btn-link"

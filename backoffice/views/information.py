@@ -8,8 +8,6 @@ person or of the unit asked), call the service, commit, or show its refusal, aud
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
@@ -19,7 +17,7 @@ from sqlalchemy import select
 
 from backoffice.extensions import db
 from backoffice.models.audit import AuditAction
-from backoffice.models.base import SHANGHAI
+from backoffice.models.base import local_today
 from backoffice.models.case import CollectionCase
 from backoffice.models.case_steps import InformationRequest, RequestStatus
 from backoffice.models.org import SalesUnit
@@ -33,8 +31,7 @@ from backoffice.views.base import SecuredModelView, deny
 RESOURCE = "information_request"
 
 
-def today():
-    return datetime.now(SHANGHAI).date()
+today = local_today
 
 
 class InformationRequestView(SecuredModelView):

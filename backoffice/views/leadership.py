@@ -7,8 +7,6 @@ audited.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from flask import flash, request
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
@@ -17,7 +15,7 @@ from sqlalchemy import select
 
 from backoffice.extensions import db
 from backoffice.models.audit import AuditAction
-from backoffice.models.base import SHANGHAI
+from backoffice.models.base import local_today
 from backoffice.models.org import Company
 from backoffice.permissions import Action, can
 from backoffice.services import audit, leadership
@@ -31,9 +29,7 @@ RESOURCE = "leadership_report"
 MIGRATION = {"rows": leadership.MIGRATION_ROWS, "columns": leadership.MIGRATION_COLUMNS}
 
 
-def today() -> date:
-    """Today in Asia/Shanghai, the company's calendar."""
-    return datetime.now(SHANGHAI).date()
+today = local_today
 
 
 class LeadershipView(BaseView):

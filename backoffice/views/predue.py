@@ -8,7 +8,6 @@ rule lives in ``services/predue.py``; the daily reminders in ``jobs/reminders.py
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import datetime
 
 from flask import abort, redirect, request, url_for
 from flask_admin import BaseView, expose
@@ -16,7 +15,7 @@ from flask_login import current_user
 
 from backoffice.extensions import db
 from backoffice.models.audit import AuditAction
-from backoffice.models.base import SHANGHAI
+from backoffice.models.base import local_today
 from backoffice.models.customer import Customer
 from backoffice.models.receivable import Receivable
 from backoffice.permissions import Action, can, in_scope, scope_filter
@@ -27,8 +26,7 @@ from backoffice.views.base import attachment, deny
 RESOURCE = "predue_warning"
 
 
-def _today():
-    return datetime.now(SHANGHAI).date()
+_today = local_today
 
 
 class PredueView(BaseView):

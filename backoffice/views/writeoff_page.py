@@ -9,7 +9,6 @@ and the row scope (outside it: 404).
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from flask import flash, url_for
@@ -20,7 +19,7 @@ from sqlalchemy import or_, select
 
 from backoffice.extensions import db
 from backoffice.models.audit import AuditAction
-from backoffice.models.base import SHANGHAI
+from backoffice.models.base import local_today
 from backoffice.models.evidence import DocumentType, EvidenceDocument
 from backoffice.models.user import RoleName
 from backoffice.models.writeoff import (
@@ -44,8 +43,7 @@ PDF = "application/pdf"
 MAX_CUSTOMERS_SHOWN = 50
 
 
-def _today() -> date:
-    return datetime.now(SHANGHAI).date()
+_today = local_today
 
 
 def doc_type_label(value: str) -> str:
