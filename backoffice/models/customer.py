@@ -75,6 +75,9 @@ class Customer(ScopedMixin, TimestampMixin, Base):
     credit_events: Mapped[list[CreditEvent]] = relationship(
         back_populates="customer", order_by="CreditEvent.at"
     )
+    contacts = relationship(
+        "CustomerContact", back_populates="customer", order_by="CustomerContact.id"
+    )
 
     def __str__(self) -> str:
         return f"{self.name} ({self.erp_code})"
