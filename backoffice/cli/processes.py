@@ -82,6 +82,7 @@ def scheduler_command(once: bool, on_date: datetime | None, at_hour: int | None)
     catch-up) does not take the lock: what it enqueues has the same ids.
     """
     from backoffice.extensions import db
+    from jobs import QueueUnavailable
     from jobs.leader import Leadership
     from jobs.reconcile import reconcile_quietly
     from jobs.schedule import enqueue_due
@@ -94,7 +95,11 @@ def scheduler_command(once: bool, on_date: datetime | None, at_hour: int | None)
     def say(message: str) -> None:
         click.echo(f"{datetime.now(SHANGHAI):%Y-%m-%d %H:%M:%S} {message}", err=True)
 
-    leader = None if once else Leadership(cfg, say)
+    try:
+        leader = None if once else Leadership(cfg, say)
+    except QueueUnavailable as exc:
+        message = f"the scheduler needs Redis for its leader lock: {exc}"
+        raise click.ClickException(message) from None
     previous = signal.getsignal(signal.SIGTERM)
     if leader is not None:
         # systemd and the supervisor stop with SIGTERM: release the lock on the way out.

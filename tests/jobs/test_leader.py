@@ -146,3 +146,20 @@ def test_default_settings_take_over_within_a_minute():
     from backoffice.config import Config
 
     assert Config.SCHEDULER_LOCK_TTL + Config.SCHEDULER_POLL_INTERVAL <= 60
+
+
+def test_without_redis_the_scheduler_says_so(app, db, monkeypatch):
+    """No REDIS_URL: one line saying the scheduler needs Redis, not a traceback."""
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    result = app.test_cli_runner().invoke(args=["scheduler"])
+    assert result.exit_code == 1
+    assert "the scheduler needs Redis for its leader lock: REDIS_URL is not set" in result.output
+
+
+def test_the_audit_log_names_the_lock_in_words(app, db, redis_conn, client, login_as):
+    """The audit trail names the lock's entries in words (调度主控锁), not by a table name."""
+    said: list[str] = []
+    Leadership({"SCHEDULER_LOCK_TTL": 30}, said.append).check()
+    login_as("auditor")
+    page = client.get("/admin/audit_log/").get_data(as_text=True)
+    assert "调度主控锁" in page and "scheduler_lock<" not in page
