@@ -82,6 +82,10 @@ class Config:
     JOB_RECONCILE_INTERVAL = _env_int("JOB_RECONCILE_INTERVAL", 60)
     JOB_RECONCILE_GRACE = _env_int("JOB_RECONCILE_GRACE", 60)
     SCHEDULER_AT_HOUR = _env_int("SCHEDULER_AT_HOUR", 6)  # Asia/Shanghai; 24: never tick
+    # Several schedulers may run; only the holder of a lock in Redis acts (jobs/leader.py). It
+    # renews the lock every poll; a standby takes over at most TTL + poll seconds after it dies.
+    SCHEDULER_LOCK_TTL = _env_int("SCHEDULER_LOCK_TTL", 30)
+    SCHEDULER_POLL_INTERVAL = _env_int("SCHEDULER_POLL_INTERVAL", 10)
     MONTHLY_STATEMENT_CHUNK = _env_int("MONTHLY_STATEMENT_CHUNK", 50)  # customers per job
     # Seconds a request or command waits for Redis before it says the queue is unreachable.
     REDIS_CONNECT_TIMEOUT = _env_int("REDIS_CONNECT_TIMEOUT", 2)

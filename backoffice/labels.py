@@ -421,6 +421,8 @@ RECORD_LABELS: dict[str, Any] = {
     "payment_in_kind": _l("Payment in kind"),
     "payment_promise": _l("Promise to pay"),
     "repayment_plan": _l("Repayment plan"),
+    # Audit entries of the schedulers' leader lock (jobs/leader.py): who took or lost it.
+    "scheduler_lock": _l("Scheduler leader lock"),
     "writeoff_application": _l("Write-off application"),
     "writeoff_item": _l("Write-off item"),
 }

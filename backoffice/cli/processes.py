@@ -68,15 +68,22 @@ def run_due_jobs(today) -> list[str]:
 )
 @with_appcontext
 def scheduler_command(once: bool, on_date: datetime | None, at_hour: int | None) -> None:
-    """Tick once a day in Asia/Shanghai time and enqueue whatever is due (run one only).
+    """Tick once a day in Asia/Shanghai time and enqueue whatever is due.
 
     What is due is decided in Python (jobs/schedule.py), not by cron: the dispatch day moves
     with Chinese holidays. Job ids are deterministic and each is enqueued at most once, so a
     restarted scheduler enqueues nothing twice. At start, and every JOB_RECONCILE_INTERVAL
     seconds, it also runs the reconciler (jobs/reconcile.py): job runs whose RQ job Redis lost,
     or whose worker died, are queued again or failed with the reason.
+
+    Run one on each of several machines if you like: only the holder of the leader lock in
+    Redis acts (jobs/leader.py); the others stand by and take over within
+    SCHEDULER_LOCK_TTL + SCHEDULER_POLL_INTERVAL seconds of its death. ``--once`` (a manual
+    catch-up) does not take the lock: what it enqueues has the same ids.
     """
     from backoffice.extensions import db
+    from jobs import QueueUnavailable
+    from jobs.leader import Leadership
     from jobs.reconcile import reconcile_quietly
     from jobs.schedule import enqueue_due
 
@@ -88,40 +95,57 @@ def scheduler_command(once: bool, on_date: datetime | None, at_hour: int | None)
     def say(message: str) -> None:
         click.echo(f"{datetime.now(SHANGHAI):%Y-%m-%d %H:%M:%S} {message}", err=True)
 
+    try:
+        leader = None if once else Leadership(cfg, say)
+    except QueueUnavailable as exc:
+        message = f"the scheduler needs Redis for its leader lock: {exc}"
+        raise click.ClickException(message) from None
+    previous = signal.getsignal(signal.SIGTERM)
+    if leader is not None:
+        # systemd and the supervisor stop with SIGTERM: release the lock on the way out.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     last_day = None
     next_tick = next_reconcile = 0.0
-    while True:
-        if time.monotonic() >= next_reconcile:
-            reconcile_quietly(say)
-            next_reconcile = time.monotonic() + interval
-        now = datetime.now(SHANGHAI)
-        today = on_date.date() if (once and on_date) else now.date()
-        due = once or (now.hour >= at_hour and today != last_day)
-        if due and time.monotonic() >= next_tick:
-            try:
-                tick = enqueue_due(today)
-            except Exception as exc:  # noqa: BLE001 - Redis or the database down: try again
-                db.session.rollback()
-                if once:
-                    raise
-                say(f"tick failed, retrying in 60 s: {exc}")
-                next_tick = time.monotonic() + 60
+    try:
+        while True:
+            if leader is not None and not leader.check():
+                time.sleep(leader.poll)
                 continue
-            finally:
-                db.session.remove()
-            click.echo(
-                f"{today.isoformat()} ({now:%H:%M} Asia/Shanghai) enqueued: "
-                f"{', '.join(tick.enqueued) or 'nothing'}"
-                + (f"; already started: {', '.join(tick.existing)}" if tick.existing else "")
-            )
-            for error in tick.errors:
-                click.echo(f"SCHEDULE ERROR {error}", err=True)
-            last_day = today
-            if once:
-                if tick.errors:
-                    raise click.ClickException(f"{len(tick.errors)} schedule entries failed")
-                return
-        time.sleep(min(30, interval))
+            if time.monotonic() >= next_reconcile:
+                reconcile_quietly(say)
+                next_reconcile = time.monotonic() + interval
+            now = datetime.now(SHANGHAI)
+            today = on_date.date() if (once and on_date) else now.date()
+            due = once or (now.hour >= at_hour and today != last_day)
+            if due and time.monotonic() >= next_tick:
+                try:
+                    tick = enqueue_due(today)
+                except Exception as exc:  # noqa: BLE001 - Redis or the database down: retry
+                    db.session.rollback()
+                    if once:
+                        raise
+                    say(f"tick failed, retrying in 60 s: {exc}")
+                    next_tick = time.monotonic() + 60
+                    continue
+                finally:
+                    db.session.remove()
+                click.echo(
+                    f"{today.isoformat()} ({now:%H:%M} Asia/Shanghai) enqueued: "
+                    f"{', '.join(tick.enqueued) or 'nothing'}"
+                    + (f"; already started: {', '.join(tick.existing)}" if tick.existing else "")
+                )
+                for error in tick.errors:
+                    click.echo(f"SCHEDULE ERROR {error}", err=True)
+                last_day = today
+                if once:
+                    if tick.errors:
+                        raise click.ClickException(f"{len(tick.errors)} schedule entries failed")
+                    return
+            time.sleep(min(leader.poll if leader else 30, interval))
+    finally:
+        if leader is not None:
+            leader.release()
+            signal.signal(signal.SIGTERM, previous)
 
 
 @click.command("reconcile")

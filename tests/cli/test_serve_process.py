@@ -104,6 +104,9 @@ class Serve:
             JOB_RECONCILE_INTERVAL="1",
             JOB_RECONCILE_GRACE="2",
             SCHEDULER_AT_HOUR="24",  # no daily tick: only this test's work runs
+            # The restarted scheduler waits for the killed one's lock to expire (jobs/leader.py).
+            SCHEDULER_LOCK_TTL="3",
+            SCHEDULER_POLL_INTERVAL="1",
             MONTHLY_STATEMENT_CHUNK=str(CHUNK),
         )
         self.log = self.log_path.open("wb")
