@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from backoffice.extensions import db
 from backoffice.models import Customer, CustomerContact, CustomerMailOptOut, MailKind
@@ -130,8 +131,12 @@ class CustomerMailPages:
                 entity_id=customer.id,
                 after={"reason": reason},
             )
-            db.session.commit()
-            flash(_("The customer is excluded from e-mail."), "success")
+            try:
+                db.session.commit()
+            except IntegrityError:  # a second request excluded it first: one exclusion
+                db.session.rollback()
+            else:
+                flash(_("The customer is excluded from e-mail."), "success")
         return self._back(customer)
 
     @expose("/mail/<int:id>/include", methods=("POST",))
@@ -156,11 +161,14 @@ class CustomerMailPages:
         customer = self._mail_customer(id, PAUSES, Action.CREATE)
         try:
             dunning.pause(db.session, customer, request.form.get("reason", ""), current_user.id)
+            db.session.commit()
         except dunning.DunningError as exc:
             db.session.rollback()
             flash(str(exc), "error")
+        except IntegrityError:  # a second request paused it first: one pause
+            db.session.rollback()
+            flash(_("The dunning of this customer is already paused."), "error")
         else:
-            db.session.commit()
             flash(_("Dunning paused."), "success")
         return self._back(customer)
 

@@ -315,3 +315,35 @@ def test_starttls_or_ssl_with_login(db, app, monkeypatch, tmp_path, no_queue, mo
         assert row.status is MailStatus.FAILED and "Authentication" in row.last_error
     finally:
         controller.stop()
+
+
+def test_two_runs_at_once_write_to_each_contact_once(app, db, no_queue):
+    """Two processes log the same statement mail at the same moment: the unique key keeps one
+    row (and so one message) per contact."""
+    customer = helpers.make_customer()
+    for n in range(3):
+        contacts.add_contact(db.session, customer, f"联系人{n}", f"c{n}@race.example.cn")
+    db.session.commit()
+    customer_id = customer.id
+
+    def work(n, together):
+        from backoffice.extensions import db as _db
+        from backoffice.models import Customer
+
+        who = _db.session.get(Customer, customer_id)
+        together()
+        try:
+            rows = customer_mail.send_to_contacts(
+                _db.session, who, MailKind.STATEMENT, "2026-10", "对账单", "请查收。"
+            )
+        except Exception as exc:  # noqa: BLE001 - SQLite: the loser's write is refused whole
+            _db.session.rollback()
+            return f"refused: {type(exc).__name__}"
+        return len(rows)
+
+    results = helpers.race(app, work)
+    rows = mails(db)
+    assert len(rows) == 3 and {r.recipient for r in rows} == {
+        f"c{n}@race.example.cn" for n in range(3)
+    }
+    assert sum(r for r in results if isinstance(r, int)) == 3  # between them, each contact once
