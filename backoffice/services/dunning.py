@@ -77,6 +77,8 @@ def mail_statements(session: Session, period: str, customer_ids: list[int]) -> i
     companies = {c.id: c for c in session.scalars(select(Company))}
     logged = 0
     for st in statements:
+        if not customer_mail.pending_contacts(session, st.customer_id, MailKind.STATEMENT, period):
+            continue  # nobody to write to, or all written to: the PDF is not read
         with get_storage().read_verified(st.pdf_key, st.pdf_sha256) as fh:
             pdf = fh.read()
         company = companies.get(st.customer.company_id)
