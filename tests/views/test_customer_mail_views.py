@@ -130,12 +130,22 @@ def test_other_roles_cannot_open_or_change_the_mail_page(client, login_as, csrf,
         ("pause", {"reason": "r"}),
         ("resume", {}),
         ("include", {}),
+        (f"contact/{shop['contact'].id}/active", {"active": "0"}),
     ):
         assert (
             post(client, csrf, f"/admin/customer/mail/{mine.id}/{action}", **data).status_code
             == 403
         )
     assert db.session.scalar(select(DunningPause)) is None
+    db.session.expire_all()
+    assert db.session.get(CustomerContact, shop["contact"].id).active
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(client, shop):
+    r = client.get(f"/admin/customer/mail/{shop['mine'].id}/")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    assert client.get("/admin/customer_mail/").status_code == 302
+    assert client.get("/admin/mail-settings/").status_code == 302
 
 
 @pytest.mark.parametrize("role", ["team_lead", "credit", "auditor"])
