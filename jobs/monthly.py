@@ -47,6 +47,9 @@ def run_period(period: str, *, inline: bool = False) -> dict:
                 queue=QUEUE_REPORTS,
             )
             queued += 1
+        else:
+            # Statements all there: e-mail any a killed job built but did not send (once each).
+            dunning.mail_statements(db.session, period, chunk)
         set_progress(40 + int(60 * n / max(1, len(chunks))), f"statements {n}/{len(chunks)}")
     if inline:
         monthly.finish_run(db.session, run)

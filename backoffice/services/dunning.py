@@ -22,7 +22,7 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backoffice.models import Customer, DunningPause, MailKind, Statement
+from backoffice.models import Customer, CustomerContact, DunningPause, MailKind, Statement
 from backoffice.models.audit import AuditAction
 from backoffice.models.org import Company
 from backoffice.models.receivable import Receivable, ReceivableStatus
@@ -67,10 +67,13 @@ def mail_statements(session: Session, period: str, customer_ids: list[int]) -> i
     """E-mail each statement of ``period`` among ``customer_ids`` to its billing contacts.
 
     Commits; queues the deliveries. Returns how many messages were logged now."""
+    with_contacts = select(CustomerContact.customer_id).where(
+        CustomerContact.active.is_(True), CustomerContact.customer_id.in_(customer_ids)
+    )
     statements = session.scalars(
         select(Statement).where(
             Statement.period == period,
-            Statement.customer_id.in_(customer_ids),
+            Statement.customer_id.in_(with_contacts),
             Statement.pdf_key.is_not(None),
         )
     ).all()

@@ -347,3 +347,22 @@ def test_two_runs_at_once_write_to_each_contact_once(app, db, no_queue):
         f"c{n}@race.example.cn" for n in range(3)
     }
     assert sum(r for r in results if isinstance(r, int)) == 3  # between them, each contact once
+
+
+def test_a_run_resumed_after_a_killed_job_mails_the_statements_it_missed(
+    ledger, db, server, queues
+):
+    """The statement job built the statements and was killed before it mailed them: running
+    the period again queues no statement job (nothing is missing) but still mails them."""
+    from backoffice.services import monthly
+
+    acme = ledger["acme"]
+    contacts.add_contact(db.session, acme, "王会计", "wang@acme.example.cn")
+    db.session.commit()
+    p = monthly.plan(db.session, "2026-10")
+    monthly.build_statements(db.session, p, monthly.statement_customer_ids(db.session, p.as_of))
+    assert mails(db) == []
+    result = run_period("2026-10")
+    assert result["statement_jobs"] == 0
+    work(queues)
+    assert [r.rcpt for r in server.received] == [["wang@acme.example.cn"]]
