@@ -14,6 +14,11 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _env_bool(name: str) -> bool | None:
+    value = _env(name)
+    return None if value is None else value.strip().lower() in ("1", "true", "yes", "on")
+
+
 def _env_int(name: str, default: int) -> int:
     value = _env(name)
     return int(value) if value is not None else default
@@ -46,12 +51,22 @@ class Config:
     MAX_CONTENT_LENGTH = max(UPLOAD_MAX_BYTES, IMPORT_MAX_BYTES) + 1024 * 1024
 
     # Mail: SMTP when MAIL_SERVER is set, otherwise messages go to a local outbox folder.
+    # MAIL_USE_SSL: implicit TLS (port 465); MAIL_USE_TLS: STARTTLS (port 587; unset: on
+    # whenever MAIL_USERNAME is set, so a password never crosses in clear). MAIL_TLS_CA_FILE:
+    # a private CA to verify the server with (default: the system's).
     MAIL_SERVER = _env("MAIL_SERVER")
-    MAIL_PORT = _env_int("MAIL_PORT", 25)
+    MAIL_USE_SSL = bool(_env_bool("MAIL_USE_SSL"))
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS")
+    MAIL_PORT = _env_int("MAIL_PORT", 465 if MAIL_USE_SSL else 25)
+    MAIL_TLS_CA_FILE = _env("MAIL_TLS_CA_FILE")
+    MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 30)
     MAIL_USERNAME = _env("MAIL_USERNAME")
     MAIL_PASSWORD = _env("MAIL_PASSWORD")
     MAIL_SENDER = _env("MAIL_SENDER", "qingqian@localhost")
     MAIL_OUTBOX_DIR = _env("MAIL_OUTBOX_DIR", str(VAR_DIR / "outbox"))
+    # Customer e-mail (statements, dunning): retries after a failed send, with RQ's back-off
+    # (JOB_RETRY_INTERVALS, default 10 s, 1 min, 5 min), before it is logged as failed.
+    MAIL_RETRIES = _env_int("MAIL_RETRIES", 3)
 
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

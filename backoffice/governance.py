@@ -98,6 +98,7 @@ WORKFLOWS: dict[str, Workflow] = {
     "confirmation_form": Workflow("services/confirmation.py"),
     "confirmation_line": Workflow("services/confirmation.py"),
     "report_dispatch": Workflow("services/report_dispatch.py: send_report (Art.12)"),
+    "customer_mail": Workflow("services/customer_mail.py: send_to_contacts, deliver (issue 14 §2)"),
     "confirmation_line_part": Workflow("services/confirmation_split.py: split_line (Art.15 (3))"),
     "case_submission": Workflow(
         "services/case_submissions.py: submit (Art.17)", create_flow="case_submission.index_view"

@@ -29,6 +29,7 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "information_request",
             "writeoff_application",
             "case_submission",
+            "customer_mail",
         }
     ),
     RoleName.FINANCE: frozenset(
@@ -45,6 +46,7 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "case_cost",
             "accountability_finding",
             "report_dispatch",
+            "customer_mail",
         }
     ),
     RoleName.CREDIT: frozenset(
@@ -128,6 +130,7 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "archive_record",
             "audit_log",
             "accountability_hold",
+            "customer_mail",
         }
     ),
     RoleName.ADMIN: frozenset(

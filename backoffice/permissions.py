@@ -260,6 +260,27 @@ PERMISSIONS: dict[str, dict[Action, frozenset[R]]] = {
     "audit_log": _rule(
         view={R.ADMIN, R.AUDITOR}, create=NONE, edit=NONE, delete=NONE, verify={R.ADMIN, R.AUDITOR}
     ),
+    # Customer e-mail (issue 14 §2): billing contacts and the "do not e-mail" exclusion on the
+    # customer's e-mail page (collectors their units' customers), the dunning pause (Art.23),
+    # the send log (read-only, written by the service) and the templates and schedule.
+    "customer_contact": _rule(
+        view={R.ADMIN, R.FINANCE, R.COLLECTOR, R.TEAM_LEAD, R.CREDIT, R.AUDITOR},
+        create=NONE,
+        edit={R.ADMIN, R.FINANCE, R.COLLECTOR},
+        delete=NONE,
+    ),
+    "dunning_pause": _rule(
+        view={R.ADMIN, R.FINANCE, R.COLLECTOR, R.TEAM_LEAD, R.CREDIT, R.AUDITOR},
+        create={R.ADMIN, R.FINANCE, R.COLLECTOR, R.TEAM_LEAD},
+        edit=NONE,
+        delete=NONE,
+    ),
+    "customer_mail": _rule(
+        view={R.ADMIN, R.FINANCE, R.AUDITOR, R.COLLECTOR}, create=NONE, edit=NONE, delete=NONE
+    ),
+    "mail_setting": _rule(
+        view={R.ADMIN, R.FINANCE, R.AUDITOR}, create=NONE, edit={R.ADMIN, R.FINANCE}, delete=NONE
+    ),
     # ERP integration tokens (issue 14): the admin creates and revokes (edit); auditors look.
     "api_token": _rule(view={R.ADMIN, R.AUDITOR}, create=ADMIN, edit=ADMIN, delete=NONE),
 }

@@ -90,6 +90,14 @@ def daily_case_rules_run(today: date) -> list[Due]:
     return [Due(daily_case_rules, (day,), make_job_id("case-rules", day))]
 
 
+def daily_dunning_run(today: date) -> list[Due]:
+    """Issue 14 §2: every day, the dunning schedule by debt class (once per step and month)."""
+    from jobs.customer_mail import daily_dunning
+
+    day = today.isoformat()
+    return [Due(daily_dunning, (day,), make_job_id("dunning", day))]
+
+
 def year_end_archive_transfer(today: date) -> list[Due]:
     """Art.22: on 31 December the year's closed cases go to the archive; on the first days of
     January (the 1st to the 7th) the previous year's transfer is started if it never was, so a
@@ -144,6 +152,7 @@ SCHEDULE: list[Callable[[date], list[Due]]] = [
     daily_deadline_reminders,
     daily_escalation_run,
     daily_case_rules_run,
+    daily_dunning_run,
     year_end_archive_transfer,
     scorecards_at_period_end,
 ]

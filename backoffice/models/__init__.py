@@ -28,7 +28,14 @@ from backoffice.models.case import (
 )
 from backoffice.models.case_rules import CaseSubmission, ProposedMeasure, RefusalConsequence
 from backoffice.models.case_steps import CustomerCollectionPlan, InformationRequest
-from backoffice.models.contact import CustomerContact, CustomerMailOptOut
+from backoffice.models.contact import (
+    CustomerContact,
+    CustomerMail,
+    CustomerMailOptOut,
+    DunningPause,
+    MailKind,
+    MailStatus,
+)
 from backoffice.models.customer import CreditEvent, Customer
 from backoffice.models.evidence import EvidenceDocument
 from backoffice.models.job import JobRun

@@ -24,6 +24,8 @@ JOB_LABELS: dict[str, Any] = {
     "deadline_reminders": _l("Deadline reminders"),
     "verify_audit_chain": _l("Audit trail check"),
     "check_calendar_coverage": _l("Working-day calendar check"),
+    "deliver_mail": _l("E-mail to a customer's contact"),
+    "daily_dunning": _l("Dunning e-mails"),
 }
 
 # Result keys worth a reader's attention, in the order shown; other keys are left out.
@@ -44,6 +46,10 @@ RESULT_LABELS: dict[str, Any] = {
     "filed": _l("Cases filed"),
     "due_soon_notifications": _l("Reminders sent"),
     "missed_notifications": _l("Missed-deadline notices"),
+    "reminder": _l("Friendly reminders"),
+    "demand_letter": _l("Demand letters"),
+    "paused": _l("Paused"),
+    "attempts": _l("Attempts"),
 }
 
 # A failure's exception, recognised by its text, → the reason people are given.

@@ -7,9 +7,11 @@
 from __future__ import annotations
 
 import smtplib
+import ssl
 import uuid
 from collections.abc import Iterable
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from flask import current_app
@@ -68,25 +70,53 @@ def notify(
 
 def send_mail(
     to: str, subject: str, body: str, attachments: Iterable[tuple[str, bytes, str]] = ()
-) -> None:
-    """Mail ``body`` (and each (file name, data, MIME type) attachment) to ``to``."""
+) -> str:
+    """Mail ``body`` (and each (file name, data, MIME type) attachment) to ``to``; returns the
+    Message-ID. The one sending function of the application.
+
+    With ``MAIL_SERVER``: SMTP, over implicit TLS (``MAIL_USE_SSL``) or STARTTLS
+    (``MAIL_USE_TLS``, on by default when ``MAIL_USERNAME`` is set), logging in when
+    ``MAIL_USERNAME`` is set. Raises ``smtplib.SMTPException`` / ``OSError`` when the server
+    refuses or cannot be reached (the caller retries). Without it: an .eml file in
+    ``MAIL_OUTBOX_DIR``.
+    """
     cfg = current_app.config
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = cfg["MAIL_SENDER"], to, subject
+    domain = str(cfg["MAIL_SENDER"]).rpartition("@")[2] or "localhost"
+    msg["Message-ID"] = message_id = make_msgid(domain=domain)
+    msg["Date"] = formatdate(localtime=True)
     msg.set_content(body)
     for name, data, mimetype in attachments:
         maintype, _, subtype = mimetype.partition("/")
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     if cfg.get("MAIL_SERVER"):
-        with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=30) as smtp:
-            if cfg.get("MAIL_USERNAME"):
-                smtp.starttls()
-                smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
-            smtp.send_message(msg)
-        return
+        _smtp_send(cfg, msg)
+        return message_id
     outbox = Path(cfg["MAIL_OUTBOX_DIR"])
     outbox.mkdir(parents=True, exist_ok=True)
     (outbox / f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml").write_bytes(bytes(msg))
+    return message_id
+
+
+def _smtp_send(cfg, msg: EmailMessage) -> None:
+    host, port = cfg["MAIL_SERVER"], int(cfg["MAIL_PORT"])
+    timeout = int(cfg.get("MAIL_TIMEOUT", 30))
+    context = ssl.create_default_context(cafile=cfg.get("MAIL_TLS_CA_FILE") or None)
+    username = cfg.get("MAIL_USERNAME")
+    if cfg.get("MAIL_USE_SSL"):
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+    else:
+        smtp = smtplib.SMTP(host, port, timeout=timeout)
+    with smtp:
+        use_tls = cfg.get("MAIL_USE_TLS")
+        if use_tls is None:
+            use_tls = bool(username)
+        if use_tls and not cfg.get("MAIL_USE_SSL"):
+            smtp.starttls(context=context)
+        if username:
+            smtp.login(username, cfg.get("MAIL_PASSWORD") or "")
+        smtp.send_message(msg)
 
 
 def users_with_role(session: Session, role: RoleName, unit_id: int | None = None) -> list[int]:

@@ -19,6 +19,7 @@ from backoffice.views import (
     case_rules,
     cases,
     confirmation_split,
+    customer_mail,
     cycle,
     holds,
     information,
@@ -100,6 +101,13 @@ REGISTRY: list[Entry] = [
         _l("Report sendings"),
         CYCLE,
         "report_dispatch",
+    ),
+    Entry(
+        customer_mail.CustomerMailView,
+        m.CustomerMail,
+        _l("Customer e-mail log"),
+        CYCLE,
+        "customer_mail",
     ),
     Entry(
         confirmation_split.ConfirmationLinePartView,
@@ -351,6 +359,15 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(PredueView(name=_l("Falling due"), category=LEDGER, endpoint="predue"))
     admin.add_view(
         RuleSettingsView(name=_l("Collection rule settings"), category=SYSTEM, endpoint="rules")
+    )
+    # Issue 14 §2: the customer e-mail templates and the dunning schedule.
+    admin.add_view(
+        customer_mail.MailSettingsView(
+            name=_l("Customer e-mail settings"),
+            category=SYSTEM,
+            endpoint="mail_settings",
+            url="mail-settings",
+        )
     )
     from backoffice.views.assessment import AssessmentView
     from backoffice.views.costs import CostLedgerView

@@ -32,6 +32,7 @@ from backoffice.services import credit, ledger_rules
 from backoffice.services.amounts import read_amount
 from backoffice.views.base import SecuredModelView, deny
 from backoffice.views.computed import ComputedColumnsMixin
+from backoffice.views.customer_mail import CustomerMailPages
 from backoffice.views.fastlist import FastListMixin
 
 # The receivables and payments views moved to their own module; the menu still finds them here.
@@ -66,7 +67,7 @@ class CreditForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
 
 
-class CustomerView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
+class CustomerView(CustomerMailPages, FastListMixin, ComputedColumnsMixin, SecuredModelView):
     column_list = (
         "erp_code",
         "name",

@@ -225,6 +225,23 @@ class TestFullDemo:
         assert db.session.scalar(select(CaseSubmission)).measures
         assert count(db, Notification, Notification.dedup_key.like("predue:%")) > 0
 
+    def test_demo_shows_customer_email(self, full_demo):
+        """Issue 14 §2: billing contacts, one customer excluded from e-mail, one whose dunning
+        is paused, statements and a reminder sent, one reminder failed."""
+        from backoffice.models import (
+            CustomerContact,
+            CustomerMail,
+            CustomerMailOptOut,
+            DunningPause,
+            MailStatus,
+        )
+
+        db = full_demo
+        assert count(db, CustomerContact) >= 6
+        assert count(db, CustomerMailOptOut) == 1 and count(db, DunningPause) == 1
+        assert count(db, CustomerMail, CustomerMail.status == MailStatus.SENT) >= 5
+        assert count(db, CustomerMail, CustomerMail.status == MailStatus.FAILED) == 1
+
     def test_seeding_leaves_planner_statistics(self, full_demo):
         """The demo ends with ANALYZE, so the planner has statistics for the fresh tables."""
         from sqlalchemy import text

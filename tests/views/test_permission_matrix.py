@@ -185,6 +185,22 @@ def _builders():
                 attachments="逾期账款报表.pdf",
             )
         ),
+        "customer_mail": lambda w, o: add(
+            m.CustomerMail(
+                **w.scope,
+                kind=m.MailKind.STATEMENT,
+                period=_period(next(_n)),
+                customer_id=w.customer.id,
+                contact_id=add(
+                    m.CustomerContact(
+                        customer_id=w.customer.id, name="王会计", email=f"c{next(_n)}@example.com"
+                    )
+                ).id,
+                recipient="c@example.com",
+                subject="对账单",
+                body="…",
+            )
+        ),
         "confirmation_line_part": lambda w, o: add(
             m.ConfirmationLinePart(
                 **w.scope,
