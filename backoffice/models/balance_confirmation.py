@@ -134,6 +134,9 @@ class BalanceConfirmationRequest(ScopedMixin, TimestampMixin, Base):
     reminders_sent: Mapped[int] = mapped_column(default=0)
     last_reminded_on: Mapped[date | None]
     closed_note: Mapped[str | None] = mapped_column(Text)
+    # The letter as sent (with the live link's URL and QR code), kept hashed in the storage.
+    pdf_key: Mapped[str | None] = mapped_column(String(255))
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
 
     customer = relationship("Customer")
     statement = relationship("Statement")

@@ -311,13 +311,47 @@ def deliver(
     return sent
 
 
+def send_letter(
+    session: Session, req: BalanceConfirmationRequest, *, reminder: bool = False
+) -> tuple[str, list[str]]:
+    """Issue a fresh link, render and keep the letter with it, and e-mail both to the debtor.
+
+    A new link revokes the previous one (the letter printed with it stops working), so the
+    debtor always holds exactly one working link. Returns the token and the addresses.
+    """
+    from backoffice.services.balance_confirm_pdf import file_name, store_letter
+
+    token = issue_link(session, req)
+    pdf = store_letter(session, req, token)
+    sent = deliver(
+        session,
+        req,
+        token,
+        reminder=reminder,
+        attachments=((file_name(req), pdf, "application/pdf"),),
+    )
+    return token, sent
+
+
 def create_and_send(
     session: Session, **kw: Any
 ) -> tuple[BalanceConfirmationRequest, str, list[str]]:
-    """``create_request`` + ``issue_link`` + ``deliver``: the request, its token, addresses."""
+    """``create_request`` then ``send_letter``: the request, its token, the addresses."""
     req = create_request(session, **kw)
-    token = issue_link(session, req)
-    return req, token, deliver(session, req, token)
+    token, sent = send_letter(session, req)
+    return req, token, sent
+
+
+def reissue(session: Session, req: BalanceConfirmationRequest, user: Any) -> tuple[str, list[str]]:
+    """Finance sends a request again with a new link (the old one is revoked)."""
+    if not can(user, RESOURCE, Action.EDIT):
+        raise PermissionError(_("You may not send confirmation requests."))
+    if req.answered or req.status in (
+        BalanceConfirmationStatus.CANCELLED,
+        BalanceConfirmationStatus.UNDELIVERABLE,
+    ):
+        raise ConfirmationRequestError(_("This request is closed; it cannot be sent again."))
+    return send_letter(session, req)
 
 
 def requests_for_statement(session: Session, statement: Statement, user: Any = None):

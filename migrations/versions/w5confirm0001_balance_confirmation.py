@@ -43,6 +43,8 @@ def upgrade():
     sa.Column('reminders_sent', sa.Integer(), nullable=False),
     sa.Column('last_reminded_on', sa.Date(), nullable=True),
     sa.Column('closed_note', sa.Text(), nullable=True),
+    sa.Column('pdf_key', sa.String(length=255), nullable=True),
+    sa.Column('pdf_sha256', sa.String(length=64), nullable=True),
     sa.Column('company_id', sa.Integer(), nullable=False),
     sa.Column('sales_unit_id', sa.Integer(), nullable=True),
     sa.Column('created_at', backoffice.models.base.UTCDateTime(timezone=True), nullable=False),
