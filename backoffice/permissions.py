@@ -177,6 +177,12 @@ PERMISSIONS: dict[str, dict[Action, frozenset[R]]] = {
         close={R.ADMIN, R.COLLECTOR, R.TEAM_LEAD, R.FINANCE},
     ),
     "balance_dispute_line": READ_ONLY,
+    # The auditors' register per year (a page, not a table): those who review the year's
+    # confirmations; a collector sees their own units' requests, as on the requests list.
+    # Legal and credit have no part in the confirmations and are refused.
+    "balance_confirmation_register": _rule(
+        view=LEADERSHIP | {R.COLLECTOR}, create=NONE, edit=NONE, delete=NONE
+    ),
     # Cases and evidence (§3.3–3.4)
     "collection_case": _rule(
         create={R.ADMIN, R.TEAM_LEAD},

@@ -90,6 +90,14 @@ def daily_case_rules_run(today: date) -> list[Due]:
     return [Due(daily_case_rules, (day,), make_job_id("case-rules", day))]
 
 
+def daily_balance_confirm_reminders(today: date) -> list[Due]:
+    """Issue 15: every day, remind unanswered positive-form 询证函 past their reply date."""
+    from jobs.balance_confirm_reminders import balance_confirm_reminders
+
+    day = today.isoformat()
+    return [Due(balance_confirm_reminders, (day,), make_job_id("balance-reminders", day))]
+
+
 def year_end_archive_transfer(today: date) -> list[Due]:
     """Art.22: on 31 December the year's closed cases go to the archive; on the first days of
     January (the 1st to the 7th) the previous year's transfer is started if it never was, so a
@@ -144,6 +152,7 @@ SCHEDULE: list[Callable[[date], list[Due]]] = [
     daily_deadline_reminders,
     daily_escalation_run,
     daily_case_rules_run,
+    daily_balance_confirm_reminders,
     year_end_archive_transfer,
     scorecards_at_period_end,
 ]

@@ -9,6 +9,7 @@ from backoffice.models.assessment import (
     ScorecardLine,
 )
 from backoffice.models.audit import AuditAction, AuditLog
+from backoffice.models.balance_archive import BalanceConfirmationArchive
 from backoffice.models.balance_confirmation import (
     BalanceConfirmationAccess,
     BalanceConfirmationFile,

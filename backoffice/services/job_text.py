@@ -24,6 +24,7 @@ JOB_LABELS: dict[str, Any] = {
     "deadline_reminders": _l("Deadline reminders"),
     "verify_audit_chain": _l("Audit trail check"),
     "check_calendar_coverage": _l("Working-day calendar check"),
+    "balance_confirm_reminders": _l("Reminders of unanswered confirmation letters"),
 }
 
 # Result keys worth a reader's attention, in the order shown; other keys are left out.
@@ -44,6 +45,7 @@ RESULT_LABELS: dict[str, Any] = {
     "filed": _l("Cases filed"),
     "due_soon_notifications": _l("Reminders sent"),
     "missed_notifications": _l("Missed-deadline notices"),
+    "reminded": _l("Letters reminded"),
 }
 
 # A failure's exception, recognised by its text, → the reason people are given.
