@@ -50,9 +50,7 @@ def test_filters_by_kind_form_and_state(client, login_as, world):
     """The page lists only the kind, form and state asked for."""
     login_as("finance")
     made = world["requests"]
-    html = client.get(URL, query_string={"year": 2026, "status": "disputed"}).get_data(
-        as_text=True
-    )
+    html = client.get(URL, query_string={"year": 2026, "status": "disputed"}).get_data(as_text=True)
     assert made["disputed"].number in html and made["confirmed"].number not in html
     html = client.get(URL, query_string={"year": 2026, "form": "negative"}).get_data(as_text=True)
     assert made["no_disagreement"].number in html and made["sent"].number not in html
