@@ -40,8 +40,8 @@ from backoffice.models.monthly import (
 )
 from backoffice.permissions import Action, can
 from backoffice.services import annex5, audit
-from backoffice.services import confirmation as conf
 from backoffice.services import balance_confirm_prefill as prefill_svc
+from backoffice.services import confirmation as conf
 from backoffice.services import confirmation_bulk as bulk_svc
 from backoffice.services.confirmation_pdf import answered_form_pdf
 from backoffice.views.base import attachment, deny
