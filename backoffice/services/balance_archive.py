@@ -207,6 +207,17 @@ def seal_replies(session: Session, year: int) -> BalanceConfirmationArchive | No
     return package
 
 
+def packages(session: Session, year: int) -> list[BalanceConfirmationArchive]:
+    """The year's packages of replies, in order."""
+    return list(
+        session.scalars(
+            select(BalanceConfirmationArchive)
+            .where(BalanceConfirmationArchive.year == year)
+            .order_by(BalanceConfirmationArchive.archive_no)
+        )
+    )
+
+
 def verify(session: Session, package: BalanceConfirmationArchive) -> list[tuple[str, str]]:
     """(where, reason) for every difference between the package and what is live: the
     signature, each row's hash, each live row against its sealed content, each file's bytes.

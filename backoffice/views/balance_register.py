@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import io
 
-from flask import request
+from flask import abort, request
 from flask_admin import BaseView, expose
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from backoffice.extensions import db
 from backoffice.models.audit import AuditAction
+from backoffice.models.balance_archive import BalanceConfirmationArchive
 from backoffice.models.balance_confirmation import (
     BalanceConfirmationKind,
     BalanceConfirmationStatus,
@@ -24,7 +25,7 @@ from backoffice.models.balance_confirmation import (
 )
 from backoffice.models.base import local_today
 from backoffice.permissions import Action, can
-from backoffice.services import audit
+from backoffice.services import audit, balance_archive
 from backoffice.services import balance_register as register
 from backoffice.services.export import cell_value, export_filename, write_xlsx
 from backoffice.services.formatting import format_amount, format_percent, local_datetime
@@ -74,7 +75,9 @@ class BalanceRegisterView(BaseView):
 
     @expose("/")
     def index(self):
-        filters = _filters()
+        return self._page(_filters())
+
+    def _page(self, filters: register.Filters, checked=None):
         reqs, rows = self._rows(filters)
         years = register.years(db.session, current_user)
         if filters.year not in years:
@@ -93,7 +96,33 @@ class BalanceRegisterView(BaseView):
             percent=format_percent,
             query=request.query_string.decode("ascii", "ignore"),
             may_export=can(current_user, RESOURCE, Action.EXPORT),
+            packages=balance_archive.packages(db.session, filters.year)
+            if can(current_user, "archive_record", Action.VIEW)
+            else [],
+            may_verify=can(current_user, "archive_record", Action.VERIFY),
+            checked=checked or {},
         )
+
+    @expose("/verify/<int:package_id>", methods=("POST",))
+    def verify(self, package_id: int):
+        """Check one package of the year's replies against its signed manifest and show
+        "intact" or every difference on the register; a failure is an audited alert."""
+        if not can(current_user, "archive_record", Action.VERIFY):
+            return deny("archive_record", Action.VERIFY)
+        package = db.session.get(BalanceConfirmationArchive, package_id)
+        if package is None:
+            abort(404)
+        problems = balance_archive.verify(db.session, package)
+        if problems:
+            audit.record_now(
+                AuditAction.ALERT,
+                entity="balance_confirmation_archive",
+                entity_id=package.id,
+                detail="verification failed: "
+                + "; ".join(f"{where}: {reason}" for where, reason in problems),
+            )
+        filters = register.Filters(package.year)
+        return self._page(filters, {package.id: problems})
 
     @expose("/register.xlsx")
     def xlsx(self):

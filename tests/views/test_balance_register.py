@@ -12,7 +12,7 @@ from sqlalchemy import select
 from backoffice.models import AuditLog
 from backoffice.services import balance_register
 from backoffice.services.balance_register import Filters
-from tests import balance_world
+from tests import balance_world, helpers
 
 URL = "/admin/balance-register/"
 
@@ -109,3 +109,40 @@ def test_strangers_go_to_the_login_page(client, world):
     """Not logged in: redirected to log in."""
     response = client.get(URL)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_the_auditor_verifies_the_years_replies_from_the_register(
+    app, client, login_as, db, world
+):
+    """The year's package is listed; Verify says intact, then names a reply edited behind the
+    application (and the failure is an audited alert); finance may not verify."""
+    from sqlalchemy import update
+
+    from backoffice.models import BalanceConfirmationRequest
+    from backoffice.services import balance_archive
+    from tests.conftest import csrf_from
+
+    package = balance_archive.seal_replies(db.session, 2026)
+    login_as("auditor")
+    html = client.get(URL, query_string={"year": 2026}).get_data(as_text=True)
+    assert package.archive_no in html
+    url = f"{URL}verify/{package.id}"
+    ok = client.post(url, data={"csrf_token": csrf_from(html)}).get_data(as_text=True)
+    assert "package-intact" in ok and "package-failed" not in ok
+    req = world["requests"]["confirmed"]
+    db.session.execute(
+        update(BalanceConfirmationRequest)
+        .where(BalanceConfirmationRequest.id == req.id)
+        .values(debtor_note="篡改")
+    )
+    db.session.commit()
+    bad = client.post(url, data={"csrf_token": csrf_from(html)}).get_data(as_text=True)
+    assert "package-failed" in bad and "debtor_note" in bad
+    assert db.session.scalar(
+        select(AuditLog).where(AuditLog.entity == "balance_confirmation_archive")
+    )
+    other = helpers.fresh_client(app)
+    helpers.login(other, helpers.make_user("finance").username)
+    page = other.get(URL, query_string={"year": 2026}).get_data(as_text=True)
+    assert package.archive_no not in page or "Verify" not in page
+    assert other.post(url, data={"csrf_token": csrf_from(page)}).status_code == 403
