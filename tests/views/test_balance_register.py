@@ -111,9 +111,7 @@ def test_strangers_go_to_the_login_page(client, world):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_the_auditor_verifies_the_years_replies_from_the_register(
-    app, client, login_as, db, world
-):
+def test_the_auditor_verifies_the_years_replies_from_the_register(app, client, login_as, db, world):
     """The year's package is listed; Verify says intact, then names a reply edited behind the
     application (and the failure is an audited alert); finance may not verify."""
     from sqlalchemy import update
