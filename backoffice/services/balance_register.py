@@ -32,6 +32,7 @@ from backoffice.models.balance_confirmation import (
     BalanceConfirmationRequest,
     BalanceConfirmationStatus,
     BalanceDispute,
+    DisputeStatus,
     LetterForm,
 )
 from backoffice.permissions import scope_filter
@@ -141,6 +142,7 @@ def requests(session: Session, user: Any, filters: Filters) -> list[BalanceConfi
         .options(
             selectinload(BalanceConfirmationRequest.customer),
             selectinload(BalanceConfirmationRequest.sales_unit),
+            selectinload(BalanceConfirmationRequest.links),
         )
         .order_by(BalanceConfirmationRequest.number)
     )
@@ -190,6 +192,7 @@ def headers() -> list[str]:
         _("Difference"),
         _("Dispute"),
         _("Reminders sent"),
+        _("Link"),
     ]
 
 
@@ -217,6 +220,31 @@ def cells(req: BalanceConfirmationRequest, dispute: BalanceDispute | None) -> li
         req.answered_at,
         req.debtor_balance,
         difference,
-        dispute.status if dispute is not None else "",
+        dispute_state(dispute),
         req.reminders_sent or 0,
+        link_state(req),
     ]
+
+
+def dispute_state(dispute: BalanceDispute | None) -> str:
+    """Whether the request's dispute is being resolved or resolved, in words."""
+    if dispute is None:
+        return ""
+    if dispute.status is DisputeStatus.OPEN:
+        return _("Being resolved")
+    return _("Resolved: %(how)s", how=dispute.resolution.label if dispute.resolution else "")
+
+
+def link_state(req: BalanceConfirmationRequest) -> str:
+    """The state of the request's latest link, in words ("" when none was issued)."""
+    from backoffice.services.balance_confirm_answer import LinkState, state_of
+
+    if not req.links:
+        return ""
+    labels = {
+        LinkState.OPEN: _("Link open"),
+        LinkState.EXPIRED: _("Link expired"),
+        LinkState.REVOKED: _("Link revoked"),
+        LinkState.USED: _("Link used"),
+    }
+    return labels[state_of(req.links[-1])]

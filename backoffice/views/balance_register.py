@@ -135,7 +135,7 @@ class BalanceRegisterView(BaseView):
         summary = register.summarize(reqs)
         name = _("Confirmations register")
         out = io.BytesIO()
-        footer = [_("Total"), "", "", "", "", "", summary.sent.amount] + [""] * 8
+        footer = [_("Total"), "", "", "", "", "", summary.sent.amount] + [""] * 9
         write_xlsx(
             out,
             name,

@@ -10,7 +10,7 @@ disagreement received, link expired, link revoked) plus a confirmed 对账确认
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +23,7 @@ from backoffice.models.balance_confirmation import (
     DisputeReason,
     LetterForm,
 )
-from backoffice.models.base import utcnow
+from backoffice.models.base import SHANGHAI, utcnow
 from backoffice.models.customer import Customer
 from backoffice.services import balance_confirm
 from backoffice.services import balance_confirm_answer as answer
@@ -50,13 +50,13 @@ def _request(session, customer, state: str, as_of: date, today: date, user):
         form = LetterForm.NEGATIVE
     if state == "reconciliation":
         kind, form = BalanceConfirmationKind.RECONCILIATION, None
-    sent_on = as_of + timedelta(days=5)
+    sent_on = min(as_of + timedelta(days=5), today)
     req = balance_confirm.create_request(
         session, customer=customer, kind=kind, as_of=as_of, letter_form=form, user=user,
         today=sent_on,
     )  # fmt: skip
     token = balance_confirm.issue_link(session, req)
-    req.sent_at = utcnow()
+    req.sent_at = _at(sent_on, 10)
     link = answer.find_link(session, token)
     if state in ("confirmed", "reconciliation"):
         answer.confirm(session, link, DEBTOR, signer="财务部 李会计")
@@ -95,8 +95,14 @@ def _request(session, customer, state: str, as_of: date, today: date, user):
             balance_confirm.revoke_link(session, link, user)
         else:
             link.revoked_at = utcnow()
+    if req.answered_at is not None:  # answered a few days after it was sent
+        link.used_at = req.answered_at = _at(min(sent_on + timedelta(days=3), today), 15)
     session.flush()
     return req
+
+
+def _at(day: date, hour: int) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=SHANGHAI).astimezone(UTC)
 
 
 def every_state(
