@@ -79,3 +79,28 @@ def test_the_scheduler_starts_it_daily_with_one_id_per_day(app, db):
     dues = daily_balance_confirm_reminders(date(2026, 11, 2))
     assert len(dues) == 1 and "2026-11-02" in dues[0].job_id
     assert dues[0].func.__name__ == "balance_confirm_reminders"
+
+
+def test_finance_sets_the_reminder_interval_on_the_rules_page(app, db):
+    """The interval is a rule setting finance keeps (audited); 0 is refused."""
+    from backoffice.models import AuditLog
+    from tests import helpers
+
+    finance = helpers.fresh_client(app)
+    helpers.login(finance, helpers.make_user("finance").username)
+    data = {
+        "csrf_token": helpers.csrf_token(finance, "/admin/rules/"),
+        "included": ["interest"],
+        "large_amount": "500000",
+        "warning_days": "7",
+        "reminder_days": "4",
+    }
+    assert finance.post("/admin/rules/", data=data).status_code == 303
+    assert balance_reminders.interval_days(db.session) == 4
+    assert db.session.scalar(
+        select(AuditLog).where(AuditLog.entity_id == balance_reminders.SETTING)
+    )
+    data["csrf_token"] = helpers.csrf_token(finance, "/admin/rules/")
+    data["reminder_days"] = "0"
+    assert finance.post("/admin/rules/", data=data).status_code == 400
+    assert balance_reminders.interval_days(db.session) == 4
