@@ -111,7 +111,18 @@ def replies_to_archive(session: Session, year: int) -> list[BalanceConfirmationR
         .order_by(BalanceConfirmationRequest.number)
         .execution_options(populate_existing=True)
     )
-    return [r for r in rows if f"balance_confirmation_request:{r.id}" not in done]
+    return [r for r in rows if f"balance_confirmation_request:{r.id}" not in done and settled(r)]
+
+
+def settled(req: BalanceConfirmationRequest) -> bool:
+    """Whether the reply can no longer change: answered through the link, or the negative
+    form's silence once no link of it works any more (until then the debtor may still
+    disagree, and the reply waits for the next package)."""
+    if req.status is BalanceConfirmationStatus.NO_DISAGREEMENT:
+        from backoffice.services.balance_confirm import live_link
+
+        return live_link(req) is None
+    return True
 
 
 def _items(session: Session, req: BalanceConfirmationRequest) -> list[list[Any]]:

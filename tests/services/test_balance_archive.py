@@ -2,11 +2,14 @@
 by SHA-256, signed; `flask archive verify` passes, and names a reply or file changed behind
 the application."""
 
+from datetime import timedelta
+
 from sqlalchemy import select, update
 
 from backoffice.models import BalanceConfirmationFile, BalanceConfirmationRequest
 from backoffice.models.balance_archive import BalanceConfirmationArchive
 from backoffice.models.balance_confirmation import BalanceConfirmationStatus
+from backoffice.models.base import utcnow
 from backoffice.services import balance_archive
 from backoffice.services.storage import get_storage
 from tests import balance_world
@@ -17,16 +20,17 @@ def _year_end(app):
 
 
 def test_the_year_end_transfer_archives_each_reply_once_and_verify_passes(app, db):
-    """Five replies (confirmed ×2, disputed, letter, no disagreement) with their lines, the
-    disputed lines and the uploaded letter; a second transfer adds nothing; verify: intact."""
+    """Four replies (confirmed ×2, disputed, letter) with their lines, the disputed lines and
+    the uploaded letter; a second transfer adds nothing; verify: intact. The negative form's
+    silence waits while its link still works (the debtor may yet disagree), then comes."""
     made = balance_world.build()["requests"]
     out = _year_end(app)
     assert out.exit_code == 0, out.output
     package = db.session.scalar(select(BalanceConfirmationArchive))
-    assert package.archive_no.startswith("XZDA2026-") and package.requests == 5
+    assert package.archive_no.startswith("XZDA2026-") and package.requests == 4
     items = package.manifest["items"]
     refs = {i[2] for i in items if i[1] == "reply"}
-    answered = ("confirmed", "disputed", "letter_returned", "no_disagreement", "reconciliation")
+    answered = ("confirmed", "disputed", "letter_returned", "reconciliation")
     assert refs == {f"balance_confirmation_request:{made[s].id}" for s in answered}
     assert any(i[2].startswith("balance_dispute_line:") for i in items)
     letter = db.session.scalar(select(BalanceConfirmationFile))
@@ -36,7 +40,14 @@ def test_the_year_end_transfer_archives_each_reply_once_and_verify_passes(app, d
     assert db.session.scalar(select(BalanceConfirmationArchive.id).offset(1)) is None
     result = app.test_cli_runner().invoke(args=["archive", "verify", "--all"])
     assert result.exit_code == 0, result.output
-    assert f"{package.archive_no}: intact (5 replies)" in result.output
+    assert f"{package.archive_no}: intact (4 replies)" in result.output
+    silent = made["no_disagreement"]
+    for link in silent.links:
+        link.expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    later = balance_archive.seal_replies(db.session, 2026)
+    assert later.requests == 1
+    assert later.manifest["items"][0][2] == f"balance_confirmation_request:{silent.id}"
 
 
 def test_a_late_reply_goes_into_a_second_package(app, db):
