@@ -46,6 +46,7 @@ RESULT_LABELS: dict[str, Any] = {
     "due_soon_notifications": _l("Reminders sent"),
     "missed_notifications": _l("Missed-deadline notices"),
     "reminded": _l("Letters reminded"),
+    "replies": _l("Reply packages archived"),
 }
 
 # A failure's exception, recognised by its text, → the reason people are given.
