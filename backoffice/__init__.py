@@ -63,6 +63,10 @@ def create_app(config: type[Config] | Mapping[str, Any] | None = None) -> Flask:
     from backoffice.api import init_api
 
     init_api(app)  # the ERP integration API, health endpoints, token screen (issue 14)
+    from backoffice.views.balance_confirm_public import bp as balance_confirm_public_bp
+
+    # Issue 15: the debtor's balance confirmation page (no account; one-time link).
+    app.register_blueprint(balance_confirm_public_bp)
 
     from backoffice.cli import register_commands
 

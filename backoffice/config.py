@@ -115,6 +115,17 @@ class Config:
     API_PAGE_SIZE = _env_int("API_PAGE_SIZE", 100)
     API_MAX_PAGE_SIZE = _env_int("API_MAX_PAGE_SIZE", 500)
 
+    # The debtor's balance confirmation (issue 15): link lifetime, reply periods in working
+    # days, the public page's limit per IP address (counted in Redis), the page's base address.
+    BALANCE_CONFIRM_LINK_DAYS = _env_int("BALANCE_CONFIRM_LINK_DAYS", 30)
+    BALANCE_CONFIRM_RECONCILIATION_DAYS = _env_int("BALANCE_CONFIRM_RECONCILIATION_DAYS", 5)
+    BALANCE_CONFIRM_REMINDER_DAYS = _env_int("BALANCE_CONFIRM_REMINDER_DAYS", 10)
+    BALANCE_CONFIRM_NEGATIVE_DAYS = _env_int("BALANCE_CONFIRM_NEGATIVE_DAYS", 10)
+    BALANCE_DISPUTE_DAYS = _env_int("BALANCE_DISPUTE_DAYS", 5)
+    BALANCE_CONFIRM_RATE_LIMIT = _env_int("BALANCE_CONFIRM_RATE_LIMIT", 30)
+    BALANCE_CONFIRM_RATE_WINDOW = _env_int("BALANCE_CONFIRM_RATE_WINDOW", 60)  # seconds
+    PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL")
+
     ADMIN_PAGE_SIZE = 20
     TESTING = False
 

@@ -104,6 +104,15 @@ WORKFLOWS: dict[str, Workflow] = {
         "services/case_submissions.py: submit (Art.17)", create_flow="case_submission.index_view"
     ),
     "refusal_consequence": Workflow("services/refusals.py: record_consequence (Art.16 (4))"),
+    # The debtor's balance confirmation (issue 15): made, sent and revoked on their page,
+    # answered by the debtor through its link, disputes resolved through the service.
+    "balance_confirmation_request": Workflow(
+        "services/balance_confirm.py", create_flow="balance_confirm.new_view"
+    ),
+    "balance_confirmation_line": Workflow("services/balance_confirm.py: create_request"),
+    "balance_confirmation_access": Workflow("services/balance_confirm_answer.py"),
+    "balance_dispute": Workflow("services/balance_dispute.py: resolve"),
+    "balance_dispute_line": Workflow("services/balance_dispute.py: open_dispute"),
     "task": Workflow("jobs/reminders.py"),
     "notification": Workflow("services/notify.py"),
     # Ledger imports and payments' allocations, credit history.

@@ -156,6 +156,33 @@ PERMISSIONS: dict[str, dict[Action, frozenset[R]]] = {
     "job_run": _rule(
         view={R.ADMIN, R.FINANCE, R.AUDITOR}, create=NONE, edit=NONE, delete=NONE, run=FIN
     ),
+    # Issue 15: the debtor's balance confirmation. Finance sends requests and 询证函 (create)
+    # and revokes links (edit); the customer's collector resolves its disputes (close, own
+    # units by row scope); the auditor reads the register, the replies and the letters.
+    "balance_confirmation_request": _rule(
+        view=STAFF | {R.COLLECTOR},
+        create=FIN,
+        edit=FIN,
+        delete=NONE,
+        download=READERS,
+    ),
+    "balance_confirmation_line": READ_ONLY,
+    "balance_confirmation_access": _rule(
+        view={R.ADMIN, R.FINANCE, R.AUDITOR}, create=NONE, edit=NONE, delete=NONE
+    ),
+    "balance_dispute": _rule(
+        create=NONE,
+        edit=NONE,
+        delete=NONE,
+        close={R.ADMIN, R.COLLECTOR, R.TEAM_LEAD, R.FINANCE},
+    ),
+    "balance_dispute_line": READ_ONLY,
+    # The auditors' register per year (a page, not a table): those who review the year's
+    # confirmations; a collector sees their own units' requests, as on the requests list.
+    # Legal and credit have no part in the confirmations and are refused.
+    "balance_confirmation_register": _rule(
+        view=LEADERSHIP | {R.COLLECTOR}, create=NONE, edit=NONE, delete=NONE
+    ),
     # Cases and evidence (§3.3–3.4)
     "collection_case": _rule(
         create={R.ADMIN, R.TEAM_LEAD},

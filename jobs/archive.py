@@ -12,4 +12,9 @@ from jobs import job, set_progress
 def year_end_archive(year: int) -> dict:
     """Archive and seal every case closed in ``year`` that is not archived yet."""
     result = archive.year_end_transfer(db.session, int(year), progress=set_progress)
-    return {"year": result.year, "archived": len(result.archived), "skipped": result.skipped}
+    return {
+        "year": result.year,
+        "archived": len(result.archived),
+        "skipped": result.skipped,
+        "replies": result.replies,
+    }

@@ -96,6 +96,12 @@ def daily_dunning_run(today: date) -> list[Due]:
 
     day = today.isoformat()
     return [Due(daily_dunning, (day,), make_job_id("dunning", day))]
+def daily_balance_confirm_reminders(today: date) -> list[Due]:
+    """Issue 15: every day, remind unanswered positive-form 询证函 past their reply date."""
+    from jobs.balance_confirm_reminders import balance_confirm_reminders
+
+    day = today.isoformat()
+    return [Due(balance_confirm_reminders, (day,), make_job_id("balance-reminders", day))]
 
 
 def year_end_archive_transfer(today: date) -> list[Due]:
@@ -153,6 +159,7 @@ SCHEDULE: list[Callable[[date], list[Due]]] = [
     daily_escalation_run,
     daily_case_rules_run,
     daily_dunning_run,
+    daily_balance_confirm_reminders,
     year_end_archive_transfer,
     scorecards_at_period_end,
 ]

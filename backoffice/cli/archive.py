@@ -48,13 +48,28 @@ def verify_command(archive_no: str | None, check_all: bool) -> None:
 
     if bool(archive_no) == check_all:
         raise click.UsageError("give one ARCHIVE_NO or --all")
+    from backoffice.models.balance_archive import BalanceConfirmationArchive
+    from backoffice.services import balance_archive
+
     query = select(ArchiveRecord).order_by(ArchiveRecord.archive_no)
+    replies = select(BalanceConfirmationArchive).order_by(BalanceConfirmationArchive.archive_no)
     if archive_no:
         query = query.where(ArchiveRecord.archive_no == archive_no)
+        replies = replies.where(BalanceConfirmationArchive.archive_no == archive_no)
     records = db.session.scalars(query).all()
-    if not records:
+    packages = db.session.scalars(replies).all()
+    if not records and not packages:
         raise click.ClickException(f"no archive {archive_no!r}" if archive_no else "no archives")
     problems = []
+    # Issue 15: the debtors' reply packages of the year, verified the same way.
+    for package in packages:
+        found = [
+            archive.Mismatch(package.archive_no, where, reason)
+            for where, reason in balance_archive.verify(db.session, package)
+        ]
+        problems.extend(found)
+        if not found:
+            click.echo(f"{package.archive_no}: intact ({package.requests} replies)")
     for record in records:
         found = archive.verify(db.session, record)
         problems.extend(found)

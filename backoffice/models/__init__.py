@@ -9,6 +9,16 @@ from backoffice.models.assessment import (
     ScorecardLine,
 )
 from backoffice.models.audit import AuditAction, AuditLog
+from backoffice.models.balance_archive import BalanceConfirmationArchive
+from backoffice.models.balance_confirmation import (
+    BalanceConfirmationAccess,
+    BalanceConfirmationFile,
+    BalanceConfirmationLine,
+    BalanceConfirmationLink,
+    BalanceConfirmationRequest,
+    BalanceDispute,
+    BalanceDisputeLine,
+)
 from backoffice.models.base import Base
 from backoffice.models.calendar import CalendarDay, CalendarYear
 from backoffice.models.case import (

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -294,6 +294,7 @@ class TransferResult:
     year: int
     archived: list[str]
     skipped: int
+    replies: list[str] = field(default_factory=list)  # debtors' reply packages (issue 15)
 
 
 def year_end_transfer(
@@ -310,11 +311,20 @@ def year_end_transfer(
             archived.append(record.archive_no)
         if progress:
             progress(int(100 * n / len(todo)), f"{n}/{len(todo)}")
-    if archived:
+    # Issue 15: the debtors' replies of the year (and late replies to last year's letters)
+    # go into the archive too, each once, in signed packages (services/balance_archive.py).
+    from backoffice.services import balance_archive
+
+    replies = [
+        package.archive_no
+        for y in (year - 1, year)
+        if (package := balance_archive.seal_replies(session, y)) is not None
+    ]
+    if archived or replies:
         from backoffice.services import checkpoints
 
         checkpoints.after_batch(f"year-end archive {year}")  # issue 10: anchor its entries
-    return TransferResult(year, archived, skipped)
+    return TransferResult(year, archived, skipped, replies)
 
 
 @dataclass

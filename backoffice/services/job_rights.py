@@ -34,6 +34,8 @@ JOB_ACTIONS: dict[str, tuple[str, Action]] = {
     "check_calendar_coverage": ("job_run", Action.RUN),
     # Art.19, 23: late instalments break their plan, late answers escalate (notices only).
     "daily_case_rules": ("job_run", Action.RUN),
+    # Issue 15: reminders of unanswered 询证函 write to debtors: finance's sending right.
+    "balance_confirm_reminders": ("balance_confirmation_request", Action.EDIT),
 }
 
 

@@ -26,6 +26,7 @@ JOB_LABELS: dict[str, Any] = {
     "check_calendar_coverage": _l("Working-day calendar check"),
     "deliver_mail": _l("E-mail to a customer's contact"),
     "daily_dunning": _l("Dunning e-mails"),
+    "balance_confirm_reminders": _l("Reminders of unanswered confirmation letters"),
 }
 
 # Result keys worth a reader's attention, in the order shown; other keys are left out.
@@ -50,6 +51,8 @@ RESULT_LABELS: dict[str, Any] = {
     "demand_letter": _l("Demand letters"),
     "paused": _l("Paused"),
     "attempts": _l("Attempts"),
+    "reminded": _l("Letters reminded"),
+    "replies": _l("Reply packages archived"),
 }
 
 # A failure's exception, recognised by its text, → the reason people are given.

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from backoffice.models.audit import AuditAction
 from backoffice.models.receivable import ChargeKind
 from backoffice.models.setting import Setting
-from backoffice.services import audit, charges, large_debts, predue
+from backoffice.services import audit, balance_reminders, charges, large_debts, predue
 from backoffice.services.amounts import read_amount
 
 
@@ -32,6 +32,8 @@ class RuleSettings:
     included: frozenset[ChargeKind]
     large_amount: Decimal
     warning_days: int
+    # Issue 15: working days between reminders of an unanswered positive 询证函 (None: keep).
+    reminder_days: int | None = None
 
 
 def current(session: Session) -> RuleSettings:
@@ -39,10 +41,13 @@ def current(session: Session) -> RuleSettings:
         charges.included_charges(session),
         large_debts.large_amount(session),
         predue.warning_days(session),
+        balance_reminders.interval_days(session),
     )
 
 
-def parse(included: list[str], large_amount: str, warning_days: str) -> RuleSettings:
+def parse(
+    included: list[str], large_amount: str, warning_days: str, reminder_days: str | None = None
+) -> RuleSettings:
     """The page's submitted values as settings, or ``SettingError`` saying what is wrong."""
     try:
         kinds = frozenset(ChargeKind(v) for v in included)
@@ -62,7 +67,19 @@ def parse(included: list[str], large_amount: str, warning_days: str) -> RuleSett
                 n=predue.MAX_WARNING_DAYS,
             )
         )
-    return RuleSettings(kinds, amount, int(raw))
+    warning = int(raw)
+    reminder = None
+    if reminder_days is not None:
+        raw = reminder_days.strip()
+        if not raw.isdigit() or not 1 <= int(raw) <= balance_reminders.MAX_INTERVAL:
+            raise SettingError(
+                gettext(
+                    "working days between reminders must be a whole number from 1 to %(n)s",
+                    n=balance_reminders.MAX_INTERVAL,
+                )
+            )
+        reminder = int(raw)
+    return RuleSettings(kinds, amount, warning, reminder)
 
 
 def save(session: Session, new: RuleSettings) -> list[str]:
@@ -80,6 +97,9 @@ def save(session: Session, new: RuleSettings) -> list[str]:
         # The practice texts: warn this many days before a due date
         predue.WARNING_SETTING: (old.warning_days, new.warning_days),
     }
+    if new.reminder_days is not None:
+        # Issue 15: remind an unanswered positive 询证函 every this many working days
+        values[balance_reminders.SETTING] = (old.reminder_days, new.reminder_days)
     changed = []
     for key, (before, after) in values.items():
         if before == after:

@@ -386,6 +386,17 @@ def init_admin(app: Flask) -> Admin:
             name=_l("Collection cost ledger"), category=ASSESSMENT, endpoint="costs", url="costs"
         )
     )
+    from backoffice.views.balance_register import BalanceRegisterView
+
+    # Issue 15: the auditors' register of balance confirmations per year, and its XLSX.
+    admin.add_view(
+        BalanceRegisterView(
+            name=_l("Confirmations register"),
+            category=CYCLE,
+            endpoint="balance_register",
+            url="balance-register",
+        )
+    )
     from backoffice.views.data_index import DataIndexView
 
     # Every list the role may open, beyond the daily ones in its menu (issue 11).

@@ -40,6 +40,7 @@ from backoffice.models.monthly import (
 )
 from backoffice.permissions import Action, can
 from backoffice.services import annex5, audit
+from backoffice.services import balance_confirm_prefill as prefill_svc
 from backoffice.services import confirmation as conf
 from backoffice.services import confirmation_bulk as bulk_svc
 from backoffice.services.confirmation_pdf import answered_form_pdf
@@ -247,13 +248,23 @@ class ConfirmationPages:
         self, form, lines, values=None, errors=None, bulk=None, selected=None, status: int = 200
     ):
         previous = conf.previous_answers(db.session, form)
+        # Art.14 (issue 15): the debtor's own answer beside its lines, and an unanswered line
+        # starts from it.
+        debtor = prefill_svc.answers_for_lines(db.session, lines, form.issued_on)
+        editable = (
+            can(current_user, "confirmation_form", Action.ANSWER) and form.status in conf.ANSWERABLE
+        )
         rows = []
         for line in lines:
             before = previous.get(line.receivable_id)
+            shown = (values or {}).get(line.id) or _values_of(line)
+            if editable and values is None and line.reason_class is None and line.id in debtor:
+                shown = prefill_svc.prefill(db.session, line, debtor[line.id])
             rows.append(
                 {
                     "line": line,
-                    "values": (values or {}).get(line.id) or _values_of(line),
+                    "debtor": debtor.get(line.id),
+                    "values": shown,
                     "error": (errors or {}).get(line.id),
                     "before": before,
                     "changed": conf.changed_fields(line, before) if line.reason_class else set(),
@@ -265,9 +276,6 @@ class ConfirmationPages:
                 .where(OverdueReason.active.is_(True))
                 .order_by(OverdueReason.reason_class, OverdueReason.id)
             )
-        )
-        editable = (
-            can(current_user, "confirmation_form", Action.ANSWER) and form.status in conf.ANSWERABLE
         )
         page = self.render(
             "admin/confirmation_answer.html",

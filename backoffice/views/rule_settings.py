@@ -46,6 +46,7 @@ class RuleSettingsView(BaseView):
                     request.form.getlist("included"),
                     request.form.get("large_amount", ""),
                     request.form.get("warning_days", ""),
+                    request.form.get("reminder_days"),
                 )
             except rule_settings.SettingError as exc:
                 flash(_("Not saved: %(reason)s", reason=str(exc)), "error")

@@ -448,3 +448,28 @@ def test_refuses_a_database_that_has_data_unless_forced(db, small):
     assert count(db, User, User.username.in_([n for n, *_ in demo.DEMO_USERS])) == 10
     # The demo companies themselves are never seeded twice, even when forced.
     assert seed(force=True) is False
+
+
+def test_demo_has_balance_confirmations_in_every_state(app, db, small):
+    """Issue 15: requests sent, confirmed, disputed (dispute open, in the collector's unit),
+    letter returned, no disagreement, link expired, link revoked; the register shows them."""
+    from backoffice.models import (
+        BalanceConfirmationLink,
+        BalanceConfirmationRequest,
+        BalanceDispute,
+    )
+    from backoffice.models.balance_confirmation import BalanceConfirmationStatus as S
+    from backoffice.models.balance_confirmation import DisputeStatus
+
+    assert seed() is True
+    statuses = set(db.session.scalars(select(BalanceConfirmationRequest.status)))
+    assert {S.SENT, S.CONFIRMED, S.DISPUTED, S.LETTER_RETURNED, S.NO_DISAGREEMENT} <= statuses
+    dispute = db.session.scalar(select(BalanceDispute))
+    assert dispute.status is DisputeStatus.OPEN
+    collector = db.session.scalar(select(User).where(User.username == "collector"))
+    assert dispute.sales_unit_id in collector.unit_ids
+    links = db.session.scalars(select(BalanceConfirmationLink)).all()
+    assert any(link.revoked_at for link in links)
+    assert any(link.expires_at < link.created_at for link in links) or any(
+        link.used_at is None and link.revoked_at is None for link in links
+    )

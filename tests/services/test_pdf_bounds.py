@@ -12,11 +12,12 @@ from types import SimpleNamespace as NS
 
 import pytest
 
+from backoffice.models.balance_confirmation import BalanceConfirmationKind, LetterForm
 from backoffice.models.case import CaseOrigin, CaseOutcome, Strategy
 from backoffice.models.monthly import FormStatus, ReasonClass, Route
 from backoffice.models.receivable import ChargeKind
 from backoffice.models.writeoff import ApprovalStep, Decision, WriteOffGround, WriteOffStatus
-from backoffice.services import charges, confirmation_pdf, leadership
+from backoffice.services import balance_confirm_pdf, charges, confirmation_pdf, leadership
 from backoffice.services.archive import summary_rows
 from backoffice.services.monthly import Line, Plan
 from backoffice.services.monthly_report import ReportTotals
@@ -246,6 +247,21 @@ def scorecard():
     return render_pdf("scorecard.html", company=_company(), card=card, missed={2})
 
 
+def balance_letter(form=LetterForm.POSITIVE):
+    """Issue 15: the 询证函 with the online link and its QR code."""
+    lines = [NS(doc_no=r.doc_no, issue_date=r.issue_date, due_date=r.due_date, amount=r.amount,
+                outstanding=r.outstanding) for r in (_receivable(i) for i in range(3))]
+    req = NS(kind=BalanceConfirmationKind.AUDIT_LETTER, letter_form=form,
+             number="XZ2026-00001", as_of=date(2026, 12, 31), reply_due=date(2027, 1, 15),
+             balance=Decimal("2962962965.94"), company=_company(), customer=_customer(),
+             lines=lines, links=[])
+    return balance_confirm_pdf.letter_pdf(req, "T" * 43)
+
+
+def balance_letter_negative():
+    return balance_letter(LetterForm.NEGATIVE)
+
+
 # kind → (builder, its template, {text: how many times it must come out whole})
 KINDS = {
     "statement": (statement, "statement.html", {LONG_NAME: 3}),
@@ -271,6 +287,11 @@ KINDS = {
     "leadership_report": (leadership_report, "leadership_report.html", {LONG_NAME: 5}),
     "scorecard": (scorecard, "scorecard.html", {LONG_TEXT: 1, LONG_NAME: 5}),
     "demo_document": (demo_document, "demo_document.html", {LONG_TEXT: 1}),
+    "balance_letter": (balance_letter, "balance_confirmation_letter.html",
+                       {LONG_NAME: 3, "本函仅为复核账目之用": 1, "信息证明无误": 1,
+                        "2,962,962,965.94": 2, "/c/" + "T" * 43: 1}),
+    "balance_letter_negative": (balance_letter_negative, "balance_confirmation_letter.html",
+                                {LONG_NAME: 3, "则无须回复": 1, "信息不符": 2}),
 }
 # A text cut by a page break comes out with the page's footer, the next page's header and the
 # repeated table head (and the rest of its table row) in between: at most this many characters.

@@ -1,0 +1,374 @@
+"""Balance confirmation requests (issue 15): create, snapshot, one-time links, sending.
+
+A request asks one customer to confirm its balance as of a date. It is either a 对账确认
+attached to the monthly statement (Art.12–13: the monthly reconciliation), or an auditor's
+询证函 in the positive or negative form. Its lines are a snapshot of the customer's open
+documents as of that date; later payments never change what the debtor was asked.
+
+The debtor answers through a one-time link (``issue_link``). The token is random, given out
+once, and only its SHA-256 is stored; a link expires, can be revoked, and is used up by an
+answer (``services/balance_confirm_answer.py``). ``deliver`` is the one function that sends
+anything to the debtor (the e-mail send log hooks in there).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app, has_request_context, request
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from backoffice.models.audit import AuditAction
+from backoffice.models.balance_confirmation import (
+    BalanceConfirmationKind,
+    BalanceConfirmationLine,
+    BalanceConfirmationLink,
+    BalanceConfirmationRequest,
+    BalanceConfirmationStatus,
+    LetterForm,
+)
+from backoffice.models.base import to_money, utcnow
+from backoffice.models.customer import Customer
+from backoffice.models.monthly import Statement
+from backoffice.models.receivable import Payment, PaymentAllocation, Receivable
+from backoffice.permissions import Action, can
+from backoffice.services import audit
+from backoffice.services.calendar import CalendarError, add_workdays
+from backoffice.services.contacts import billing_contacts
+from backoffice.services.notify import send_mail
+from backoffice.services.numbering import next_number
+
+RESOURCE = "balance_confirmation_request"
+PREFIX = {
+    BalanceConfirmationKind.RECONCILIATION: "DZ",  # 对账
+    BalanceConfirmationKind.AUDIT_LETTER: "XZ",  # 询证
+}
+
+
+class ConfirmationRequestError(ValueError):
+    """A request that cannot be made as asked; the message is shown to the user."""
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def working_days_after(session: Session, day: date, n: int) -> date:
+    """``n`` working days after ``day``; weekdays only when the year's calendar is missing
+    (a request must still get a date; the calendar page warns about the missing year)."""
+    try:
+        return add_workdays(session, day, n)
+    except CalendarError:
+        current = day
+        while n > 0:
+            current += timedelta(days=1)
+            if current.weekday() < 5:
+                n -= 1
+        return current
+
+
+def reply_days(kind: BalanceConfirmationKind, form: LetterForm | None) -> int:
+    cfg = current_app.config
+    if kind is BalanceConfirmationKind.RECONCILIATION:
+        # The statement says: "如有不符，请于收到后 5 个工作日内与我司联系".
+        return int(cfg.get("BALANCE_CONFIRM_RECONCILIATION_DAYS", 5))
+    if form is LetterForm.NEGATIVE:
+        return int(cfg.get("BALANCE_CONFIRM_NEGATIVE_DAYS", 10))
+    return int(cfg.get("BALANCE_CONFIRM_REMINDER_DAYS", 10))
+
+
+# ---------------------------------------------------------------------------------------------
+# The snapshot
+
+
+def open_documents(
+    session: Session, customer_id: int, as_of: date
+) -> list[tuple[Receivable, Decimal]]:
+    """The customer's documents open on ``as_of``, with what was outstanding that day.
+
+    A document counts from its issue date (its due date when the ERP gave none); what is
+    outstanding is its amount less the payments received by ``as_of`` and what was written off.
+    """
+    paid = (
+        select(
+            PaymentAllocation.receivable_id.label("rid"),
+            func.sum(PaymentAllocation.amount).label("paid"),
+        )
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .where(Payment.customer_id == customer_id, Payment.received_on <= as_of)
+        .group_by(PaymentAllocation.receivable_id)
+    )
+    paid_by = {row.rid: to_money(row.paid) for row in session.execute(paid)}
+    rows = session.scalars(
+        select(Receivable)
+        .where(
+            Receivable.customer_id == customer_id,
+            func.coalesce(Receivable.issue_date, Receivable.due_date) <= as_of,
+        )
+        .order_by(Receivable.due_date, Receivable.id)
+    )
+    result = []
+    for rec in rows:
+        left = (
+            to_money(rec.amount)
+            - paid_by.get(rec.id, Decimal("0"))
+            - to_money(rec.written_off_amount)
+        )
+        if left > 0:
+            result.append((rec, left))
+    return result
+
+
+def create_request(
+    session: Session,
+    *,
+    customer: Customer,
+    kind: BalanceConfirmationKind | str,
+    as_of: date,
+    user: Any = None,
+    letter_form: LetterForm | str | None = None,
+    statement: Statement | None = None,
+    today: date | None = None,
+) -> BalanceConfirmationRequest:
+    """Create a request with its snapshot of open documents and balance (flushed; the caller
+    commits). A 询证函 needs its form (positive or negative); a 对账确认 has none.
+
+    ``user`` (None for a job) must hold ``create`` on requests. Not idempotent: each call is a
+    new request with its own number.
+    """
+    if user is not None and not can(user, RESOURCE, Action.CREATE):
+        raise PermissionError(_("You may not create balance confirmation requests."))
+    kind = BalanceConfirmationKind(kind)
+    form = LetterForm(letter_form) if letter_form else None
+    if kind is BalanceConfirmationKind.AUDIT_LETTER and form is None:
+        raise ConfirmationRequestError(_("Choose the positive or the negative form."))
+    if kind is BalanceConfirmationKind.RECONCILIATION:
+        form = None
+    today = today or as_of
+    docs = open_documents(session, customer.id, as_of)
+    req = BalanceConfirmationRequest(
+        number=next_number(session, BalanceConfirmationRequest.number, PREFIX[kind], as_of.year),
+        kind=kind,
+        letter_form=form,
+        customer_id=customer.id,
+        company_id=customer.company_id,
+        sales_unit_id=customer.sales_unit_id,
+        statement_id=statement.id if statement is not None else None,
+        as_of=as_of,
+        year=as_of.year,
+        balance=sum((left for _rec, left in docs), Decimal("0.00")),
+        status=BalanceConfirmationStatus.SENT,
+        reply_due=working_days_after(session, max(today, as_of), reply_days(kind, form)),
+        created_by_id=getattr(user, "id", None),
+    )
+    session.add(req)
+    session.flush()
+    for rec, left in docs:
+        session.add(
+            BalanceConfirmationLine(
+                request_id=req.id,
+                receivable_id=rec.id,
+                doc_no=rec.doc_no,
+                issue_date=rec.issue_date,
+                due_date=rec.due_date,
+                amount=rec.amount,
+                outstanding=left,
+            )
+        )
+    session.flush()
+    return req
+
+
+# ---------------------------------------------------------------------------------------------
+# One-time links
+
+
+def issue_link(
+    session: Session, req: BalanceConfirmationRequest, *, now: datetime | None = None
+) -> str:
+    """A new one-time link for ``req``; returns the token (shown once, never stored).
+
+    Any earlier link of the request still live is revoked, so one link works at a time.
+    """
+    now = now or utcnow()
+    session.execute(
+        update(BalanceConfirmationLink)
+        .where(
+            BalanceConfirmationLink.request_id == req.id,
+            BalanceConfirmationLink.revoked_at.is_(None),
+            BalanceConfirmationLink.used_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    token = secrets.token_urlsafe(32)
+    days = int(current_app.config.get("BALANCE_CONFIRM_LINK_DAYS", 30))
+    session.add(
+        BalanceConfirmationLink(
+            request_id=req.id,
+            token_hash=token_hash(token),
+            created_at=now,
+            expires_at=now + timedelta(days=days),
+        )
+    )
+    session.flush()
+    return token
+
+
+def revoke_link(session: Session, link: BalanceConfirmationLink, user: Any) -> bool:
+    """Revoke ``link`` (needs ``edit`` on requests). False when it was already revoked."""
+    if not can(user, RESOURCE, Action.EDIT):
+        raise PermissionError(_("You may not revoke confirmation links."))
+    if link.revoked_at is not None:
+        return False
+    link.revoked_at = utcnow()
+    link.revoked_by_id = user.id
+    session.flush()
+    return True
+
+
+def live_link(req: BalanceConfirmationRequest) -> BalanceConfirmationLink | None:
+    now = utcnow()
+    for link in reversed(req.links):
+        if link.revoked_at is None and link.used_at is None and link.expires_at > now:
+            return link
+    return None
+
+
+def link_url(token: str) -> str:
+    """The debtor page's absolute address for ``token``: under ``PUBLIC_BASE_URL`` when set
+    (jobs have no request to take the host from), else the current request's host."""
+    path = f"/c/{token}"
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if not base and has_request_context():
+        base = request.host_url
+    return (base or "http://127.0.0.1:5000").rstrip("/") + path
+
+
+# ---------------------------------------------------------------------------------------------
+# Sending: the one place anything goes to the debtor
+
+
+def message_for(
+    req: BalanceConfirmationRequest, url: str, *, reminder: bool = False
+) -> tuple[str, str]:
+    """Subject and body of the e-mail to the debtor (Chinese: it goes to the customer)."""
+    company = req.company.name if req.company else ""
+    what = "对账确认" if req.kind is BalanceConfirmationKind.RECONCILIATION else "往来款项询证函"
+    subject = f"{'【催复】' if reminder else ''}{company} {what} {req.number}"
+    lines = [
+        f"{req.customer.name}：",
+        "",
+        f"截至 {req.as_of:%Y年%m月%d日}，贵公司欠我公司款项余额为人民币 {req.balance:,.2f} 元。",
+    ]
+    if req.letter_form is LetterForm.NEGATIVE:
+        lines.append(
+            "如与贵公司记录相符，无须回复；"
+            f"如有不符，请于 {req.reply_due:%Y年%m月%d日} 前通过下列链接告知。"
+        )
+    else:
+        lines.append(
+            f"请于 {req.reply_due:%Y年%m月%d日} 前通过下列链接确认或提出异议（无须注册账号）。"
+        )
+    lines += ["", url, "", "本函仅为复核账目之用，并非催款结算。", "", company]
+    return subject, "\n".join(lines)
+
+
+def deliver(
+    session: Session,
+    req: BalanceConfirmationRequest,
+    token: str,
+    *,
+    reminder: bool = False,
+    attachments: tuple = (),
+) -> list[str]:
+    """E-mail the request's link to the customer's billing contacts; the addresses written to.
+
+    This is the ONLY function that sends to the debtor (first sending and reminders), so the
+    e-mail send log can be hooked here. "Do not e-mail" customers get nothing (an empty list;
+    the letter then goes on paper). Records an audit entry; sets ``sent_at`` the first time.
+    """
+    url = link_url(token)
+    subject, body = message_for(req, url, reminder=reminder)
+    sent = []
+    for contact in billing_contacts(session, req.customer_id):
+        send_mail(contact.email, subject, body, attachments)
+        sent.append(contact.email)
+    if req.sent_at is None:
+        req.sent_at = utcnow()
+    audit.record(
+        session,
+        AuditAction.UPDATE,
+        entity=RESOURCE,
+        entity_id=req.id,
+        detail=("reminder" if reminder else "sent") + " to " + (", ".join(sent) or "(no e-mail)"),
+    )
+    return sent
+
+
+def send_letter(
+    session: Session, req: BalanceConfirmationRequest, *, reminder: bool = False
+) -> tuple[str, list[str]]:
+    """Issue a fresh link, render and keep the letter with it, and e-mail both to the debtor.
+
+    A new link revokes the previous one (the letter printed with it stops working), so the
+    debtor always holds exactly one working link. Returns the token and the addresses.
+    """
+    from backoffice.services.balance_confirm_pdf import file_name, store_letter
+
+    token = issue_link(session, req)
+    pdf = store_letter(session, req, token)
+    sent = deliver(
+        session,
+        req,
+        token,
+        reminder=reminder,
+        attachments=((file_name(req), pdf, "application/pdf"),),
+    )
+    return token, sent
+
+
+def create_and_send(
+    session: Session, **kw: Any
+) -> tuple[BalanceConfirmationRequest, str, list[str]]:
+    """``create_request`` then ``send_letter``: the request, its token, the addresses."""
+    req = create_request(session, **kw)
+    token, sent = send_letter(session, req)
+    return req, token, sent
+
+
+def reissue(session: Session, req: BalanceConfirmationRequest, user: Any) -> tuple[str, list[str]]:
+    """Finance sends a request again with a new link (the old one is revoked)."""
+    if not can(user, RESOURCE, Action.EDIT):
+        raise PermissionError(_("You may not send confirmation requests."))
+    if req.answered or req.status in (
+        BalanceConfirmationStatus.CANCELLED,
+        BalanceConfirmationStatus.UNDELIVERABLE,
+    ):
+        raise ConfirmationRequestError(_("This request is closed; it cannot be sent again."))
+    return send_letter(session, req)
+
+
+def requests_for_statement(session: Session, statement: Statement, user: Any = None):
+    """Art.12–13: the 对账确认 for a monthly statement, made once (the existing one is kept)."""
+    existing = session.scalar(
+        select(BalanceConfirmationRequest).where(
+            BalanceConfirmationRequest.statement_id == statement.id
+        )
+    )
+    if existing is not None:
+        return existing, None
+    req = create_request(
+        session,
+        customer=statement.customer,
+        kind=BalanceConfirmationKind.RECONCILIATION,
+        as_of=statement.as_of,
+        statement=statement,
+        user=user,
+    )
+    return req, issue_link(session, req)
