@@ -2,7 +2,7 @@
 uploaded files, disputes and their lines (issue 15)
 
 Revision ID: w5confirm0001
-Revises: w5contact0001
+Revises: w5mail0001
 Create Date: 2026-11-30 20:59:58.619615
 
 """
@@ -14,7 +14,7 @@ import backoffice.models.base
 
 # revision identifiers, used by Alembic.
 revision = 'w5confirm0001'
-down_revision = 'w5contact0001'
+down_revision = 'w5mail0001'
 branch_labels = None
 depends_on = None
 

@@ -47,8 +47,8 @@ from backoffice.services import archive, cases, confirmation, monthly
 from backoffice.services import writeoff as wo
 from backoffice.services.demo import accountability, rules_a
 from backoffice.services.demo import assessment as assessment_demo
-from backoffice.services.demo import mail as mail_demo
 from backoffice.services.demo import balance_confirm as balance_demo
+from backoffice.services.demo import mail as mail_demo
 from backoffice.services.demo.rules_b import seed_rules_b
 from backoffice.services.evidence import store_generated
 from backoffice.services.pdf import render_pdf
