@@ -227,7 +227,7 @@ def test_missed_deadlines_show_on_the_dashboard(client, db, login_as):
 
 def test_the_open_tasks_card_counts_every_task_not_only_those_listed(client, db, login_as):
     """With 23 open tasks (5 late) the card says 23 and 5 late, as the to-do does, while the
-    list shows the first 20 and links to all of them (the card once said 20, the list's limit)."""
+    list shows the 20 due first and says so (the card once said 20, the list's limit)."""
     import re
     from datetime import date, timedelta
 
@@ -256,6 +256,6 @@ def test_the_open_tasks_card_counts_every_task_not_only_those_listed(client, db,
     assert todo_count == "23"
     listed = re.search(r'id="table-tasks"><tbody>(.*?)</tbody>', html, re.S).group(1)
     assert listed.count("<tr") == 20
-    assert "显示前 20 项，共 23 项待办任务" in html
+    assert "共 23 项待办任务，此处显示最早到期的 20 项" in html
     data = dashboard_data(user, date.today())  # without the to-do, the count is read here
     assert (data["task_count"], data["overdue_tasks"], len(data["tasks"])) == (23, 5, 20)
