@@ -3,13 +3,16 @@
 The upload check once looked at the first 4 KiB only, so a PDF with ``<script>`` after them was
 stored and served. These functions read the whole file in chunks, never all of it at once; the
 marker search keeps an overlap between chunks, so a marker split across a chunk boundary is
-still found. Read-only; each leaves the file position at the end (callers seek back).
+still found. ``scan`` makes every check in one pass over the file, so an upload is read once
+(it was read up to four times: markers, NUL bytes, UTF-8, GB18030). Read-only; each function
+leaves the file position at the end (callers seek back).
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+from dataclasses import dataclass
 from typing import BinaryIO
 
 CHUNK_BYTES = 1024 * 1024
@@ -60,3 +63,49 @@ def decodes_as(f: BinaryIO, encoding: str, chunk_size: int = CHUNK_BYTES) -> boo
     except UnicodeDecodeError:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class Scan:
+    """What one pass over a file found: its first bytes, whether it holds active content or
+    a NUL byte, and whether all of it decodes as UTF-8 (with or without BOM) and as GB18030."""
+
+    head: bytes
+    active: bool
+    nul: bool
+    utf8: bool
+    gb18030: bool
+
+
+def scan(f: BinaryIO, head_bytes: int, chunk_size: int = CHUNK_BYTES) -> Scan:
+    """Every check of this module in one pass over ``f`` (from its position to the end).
+
+    The decoders stop at their first error and the marker search at its first match; the
+    file is still read to its end once, never twice.
+    """
+    head = b""
+    tail = b""
+    active = nul = False
+    decoders = {
+        "utf-8-sig": codecs.getincrementaldecoder("utf-8-sig")(),
+        "gb18030": codecs.getincrementaldecoder("gb18030")(),
+    }
+    for block in _chunks(f, chunk_size):
+        if len(head) < head_bytes:
+            head += block[: head_bytes - len(head)]
+        if not active:
+            window = tail + block
+            active = ACTIVE_MARKERS.search(window) is not None
+            tail = window[-OVERLAP:]
+        nul = nul or b"\x00" in block
+        for name, decoder in list(decoders.items()):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError:
+                del decoders[name]
+    for name, decoder in list(decoders.items()):
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            del decoders[name]
+    return Scan(head, active, nul, "utf-8-sig" in decoders, "gb18030" in decoders)

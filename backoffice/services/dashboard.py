@@ -213,11 +213,18 @@ def dashboard_figures(user: Any, as_of: date | None = None) -> dict[str, Any]:
     return data
 
 
-def with_tasks(figures: dict[str, Any], user: Any, as_of: date) -> dict[str, Any]:
-    """``figures`` plus ``user``'s own open tasks (always read fresh, never cached)."""
+def with_tasks(
+    figures: dict[str, Any], user: Any, as_of: date, counted: tuple[int, int] | None = None
+) -> dict[str, Any]:
+    """``figures`` plus ``user``'s own open tasks (always read fresh, never cached): the first
+    ``open_tasks`` of them, and how many there are and how many are late, all of them, not
+    only those shown. ``counted`` is that (total, late) when the caller has it already (the
+    home page's to-do); otherwise it is read here."""
+    from backoffice.services.todo import my_tasks
+
     data = dict(figures)
     data["tasks"] = open_tasks(user)
-    data["overdue_tasks"] = sum(1 for t in data["tasks"] if t.due_on and t.due_on < as_of)
+    data["task_count"], data["overdue_tasks"] = counted or my_tasks(user, as_of)
     return data
 
 

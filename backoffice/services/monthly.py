@@ -13,7 +13,7 @@ import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -165,10 +165,17 @@ def build_confirmation_form(session: Session, run: MonthlyRun, unit: SalesUnit, 
 
 
 def statement_customer_ids(
-    session: Session, as_of: date, first: int | None = None, last: int | None = None
+    session: Session,
+    as_of: date,
+    first: int | None = None,
+    last: int | None = None,
+    known_at: datetime | None = None,
 ) -> list[int]:
-    """Customers with anything outstanding at the close (ids in [first, last]), in id order."""
+    """Customers with anything outstanding at the close (ids in [first, last]), in id order;
+    with ``known_at``, counting only the documents recorded by then."""
     query = snapshot_query(as_of, overdue_only=False)
+    if known_at is not None:
+        query = query.where(Receivable.created_at <= known_at)
     if first is not None:
         query = query.where(Receivable.customer_id >= first)
     if last is not None:
@@ -281,20 +288,29 @@ def finish_run(session: Session, run: MonthlyRun) -> None:
     session.commit()
 
 
-def missing_statements(session: Session, p: Plan) -> list[int]:
-    """Customers that need a statement for the period and have none yet, in id order."""
+def missing_statements(session: Session, p: Plan, known_at: datetime | None = None) -> list[int]:
+    """Customers that need a statement for the period and have none yet, in id order (with
+    ``known_at``, needing it for documents recorded by then)."""
     have = set(session.scalars(select(Statement.customer_id).where(Statement.period == p.period)))
-    return [cid for cid in statement_customer_ids(session, p.as_of) if cid not in have]
+    needed = statement_customer_ids(session, p.as_of, known_at=known_at)
+    return [cid for cid in needed if cid not in have]
 
 
 def finish_if_complete(session: Session, p: Plan) -> bool:
     """Set the run's ``finished_at`` once its last part is done (the statements come after the
     unit reports and forms, so no missing statement means nothing missing). Commits; True if
-    it was set now. Safe from concurrent statement jobs: only the first one sets it."""
-    finished = session.scalar(select(MonthlyRun.finished_at).where(MonthlyRun.period == p.period))
-    if finished is not None:
+    it was set now. Safe from concurrent statement jobs: only the first one sets it.
+
+    Complete means complete for the ledger the run started on: a document recorded after the
+    run was created (an import while the statement jobs wait) is in none of their chunks, and
+    once kept the run unfinished for ever. ``monthly run`` again makes its statement.
+    """
+    run = session.execute(
+        select(MonthlyRun.finished_at, MonthlyRun.created_at).where(MonthlyRun.period == p.period)
+    ).one_or_none()
+    if run is None or run.finished_at is not None:
         return False  # already set: no whole-ledger snapshot for each later statement job
-    if missing_statements(session, p):
+    if missing_statements(session, p, known_at=run.created_at):
         return False
     done = session.execute(
         update(MonthlyRun)

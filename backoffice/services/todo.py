@@ -52,27 +52,34 @@ class TodoItem:
     link: str
 
 
-def _count(stmt: Any) -> tuple[int, int]:
-    total, late = db.session.execute(stmt).one()
-    return int(total or 0), int(late or 0)
+def _recent(column: Any) -> Any:
+    """``column`` within the last ``RECENT_DAYS`` days."""
+    return column >= utcnow() - timedelta(days=RECENT_DAYS)
 
 
-def _counting(late_when: Any = None, all_late: bool = False) -> tuple[Any, Any]:
-    if all_late:
-        late = func.count()
-    elif late_when is not None:
-        late = func.sum(case((late_when, 1), else_=0))
+def _tally(*where: Any, late: Any = None, select_from: Any = None) -> Any:
+    """One count of work: ``SELECT count(*) AS total, <late> AS late`` over the rows matching
+    ``where``. ``late`` is the condition that makes a row late, ``True`` when every row is,
+    or ``None`` when none ever is."""
+    if late is True:
+        late_count = func.count()
+    elif late is None:
+        late_count = literal(0)
     else:
-        late = literal(0)
-    return func.count().label("total"), late.label("late")
+        late_count = func.sum(case((late, 1), else_=0))
+    stmt = select(func.count().label("total"), late_count.label("late"))
+    if select_from is not None:
+        stmt = stmt.select_from(select_from)
+    return stmt.where(*where)
 
 
 def _counter(query: Callable[[Any, date], Any]) -> Callable[[Any, date], tuple[int, int]]:
-    """A count of one kind of work: called, it runs its own statement; ``.query`` is the
-    statement, so ``todo_items`` can read every kind in one."""
+    """A count of one kind of work: called, it runs its own statement and returns (total,
+    late); ``.query`` is the statement, so ``todo_items`` can read every kind in one."""
 
     def count(user: Any, today: date) -> tuple[int, int]:
-        return _count(query(user, today))
+        total, late = db.session.execute(query(user, today)).one()
+        return int(total or 0), int(late or 0)
 
     count.query = query  # type: ignore[attr-defined]
     count.__doc__, count.__name__ = query.__doc__, query.__name__
@@ -85,40 +92,32 @@ def _counter(query: Callable[[Any, date], Any]) -> Callable[[Any, date], tuple[i
 @_counter
 def my_tasks(user: Any, today: date) -> Any:
     """Open tasks assigned to the user (Art.12–17 deadlines); late = past their due day."""
-    return (
-        select(*_counting(Task.due_on < today)).where(
-            Task.assignee_id == user.id, Task.done_at.is_(None)
-        )
-    )
+    return _tally(Task.assignee_id == user.id, Task.done_at.is_(None), late=Task.due_on < today)
 
 
 @_counter
 def unread_inbox(user: Any, today: date) -> Any:
-    return (
-        select(*_counting()).where(Notification.user_id == user.id, Notification.read_at.is_(None))
-    )
+    return _tally(Notification.user_id == user.id, Notification.read_at.is_(None))
 
 
 @_counter
 def forms_to_answer(user: Any, today: date) -> Any:
     """Art.14: the unit answers its confirmation form within 5 working days (and again when
     finance returns it)."""
-    return (
-        select(*_counting(ConfirmationForm.answer_due < today)).where(
-            ConfirmationForm.status.in_([FormStatus.ISSUED, FormStatus.RETURNED]),
-            scope_filter(ConfirmationForm, user),
-        )
+    return _tally(
+        ConfirmationForm.status.in_([FormStatus.ISSUED, FormStatus.RETURNED]),
+        scope_filter(ConfirmationForm, user),
+        late=ConfirmationForm.answer_due < today,
     )
 
 
 @_counter
 def forms_to_route(user: Any, today: date) -> Any:
     """Art.15: finance routes answered lines within 3 working days."""
-    return (
-        select(*_counting(ConfirmationForm.routing_due < today)).where(
-            ConfirmationForm.status == FormStatus.SUBMITTED,
-            scope_filter(ConfirmationForm, user),
-        )
+    return _tally(
+        ConfirmationForm.status == FormStatus.SUBMITTED,
+        scope_filter(ConfirmationForm, user),
+        late=ConfirmationForm.routing_due < today,
     )
 
 
@@ -149,13 +148,11 @@ def _my_steps(user: Any) -> Any:
 @_counter
 def approvals_waiting(user: Any, today: date) -> Any:
     """Art.18: write-off applications waiting at the user's own step (never their own)."""
-    return (
-        select(*_counting()).where(
-            WriteOffApplication.status == WriteOffStatus.IN_APPROVAL,
-            WriteOffApplication.applicant_id != user.id,
-            _my_steps(user),
-            scope_filter(WriteOffApplication, user),
-        )
+    return _tally(
+        WriteOffApplication.status == WriteOffStatus.IN_APPROVAL,
+        WriteOffApplication.applicant_id != user.id,
+        _my_steps(user),
+        scope_filter(WriteOffApplication, user),
     )
 
 
@@ -167,100 +164,76 @@ def writeoffs_to_file(user: Any, today: date) -> Any:
         mine.append(WriteOffApplication.filed_by_finance_id.is_(None))
     if user.has_role(RoleName.CREDIT):
         mine.append(WriteOffApplication.filed_by_credit_id.is_(None))
-    return (
-        select(*_counting()).where(
-            WriteOffApplication.status == WriteOffStatus.APPROVED,
-            or_(*mine) if mine else literal(False),
-            scope_filter(WriteOffApplication, user),
-        )
+    return _tally(
+        WriteOffApplication.status == WriteOffStatus.APPROVED,
+        or_(*mine) if mine else literal(False),
+        scope_filter(WriteOffApplication, user),
     )
 
 
 @_counter
 def cases_to_decide(user: Any, today: date) -> Any:
     """Art.16 (4): a collector's application for a case waits for the team's decision."""
-    return (
-        select(*_counting()).where(
-            CollectionCase.status == CaseStatus.APPLIED, scope_filter(CollectionCase, user)
-        )
-    )
+    return _tally(CollectionCase.status == CaseStatus.APPLIED, scope_filter(CollectionCase, user))
 
 
 @_counter
 def documents_due(user: Any, today: date) -> Any:
     """Art.17: documents of a case's checklist still missing; late = past the 5 working days."""
-    return (
-        select(*_counting(DocumentRequirement.due_on < today))
-        .select_from(DocumentRequirement)
-        .join(CollectionCase, CollectionCase.id == DocumentRequirement.case_id)
-        .where(
-            DocumentRequirement.document_id.is_(None),
-            CollectionCase.status.in_(
-                [CaseStatus.FILED, CaseStatus.DOCUMENTS_REQUESTED, CaseStatus.IN_PROGRESS]
-            ),
-            scope_filter(CollectionCase, user),
-        )
+    return _tally(
+        DocumentRequirement.document_id.is_(None),
+        CollectionCase.status.in_(
+            [CaseStatus.FILED, CaseStatus.DOCUMENTS_REQUESTED, CaseStatus.IN_PROGRESS]
+        ),
+        scope_filter(CollectionCase, user),
+        late=DocumentRequirement.due_on < today,
+        select_from=DocumentRequirement.__table__.join(
+            CollectionCase.__table__, CollectionCase.id == DocumentRequirement.case_id
+        ),
     )
 
 
 @_counter
 def instalments_late(user: Any, today: date) -> Any:
     """Art.23: instalments of a repayment plan past due and not paid in full."""
-    return (
-        select(*_counting(all_late=True))
-        .select_from(Instalment)
-        .join(RepaymentPlan, RepaymentPlan.id == Instalment.plan_id)
-        .join(CollectionCase, CollectionCase.id == RepaymentPlan.case_id)
-        .where(
-            Instalment.due_on < today,
-            Instalment.paid_amount < Instalment.amount,
-            CollectionCase.status != CaseStatus.CLOSED,
-            scope_filter(CollectionCase, user),
-        )
+    return _tally(
+        Instalment.due_on < today,
+        Instalment.paid_amount < Instalment.amount,
+        CollectionCase.status != CaseStatus.CLOSED,
+        scope_filter(CollectionCase, user),
+        late=True,
+        select_from=Instalment.__table__.join(
+            RepaymentPlan.__table__, RepaymentPlan.id == Instalment.plan_id
+        ).join(CollectionCase.__table__, CollectionCase.id == RepaymentPlan.case_id),
     )
 
 
 @_counter
 def imports_failed(user: Any, today: date) -> Any:
     """ERP imports of the last days that failed or were rejected for errors."""
-    since = utcnow() - timedelta(days=RECENT_DAYS)
-    return (
-        select(*_counting()).where(
-            ImportBatch.status.in_([ImportStatus.FAILED, ImportStatus.REJECTED]),
-            ImportBatch.created_at >= since,
-            scope_filter(ImportBatch, user),
-        )
+    return _tally(
+        ImportBatch.status.in_([ImportStatus.FAILED, ImportStatus.REJECTED]),
+        _recent(ImportBatch.created_at),
+        scope_filter(ImportBatch, user),
     )
 
 
 @_counter
 def jobs_failed(user: Any, today: date) -> Any:
     """Background jobs of the last days that failed (each can be re-run on the Jobs page)."""
-    since = utcnow() - timedelta(days=RECENT_DAYS)
-    return (
-        select(*_counting()).where(
-            JobRun.status == JobStatus.FAILED, JobRun.enqueued_at >= since
-        )
-    )
+    return _tally(JobRun.status == JobStatus.FAILED, _recent(JobRun.enqueued_at))
 
 
 @_counter
 def archives_to_verify(user: Any, today: date) -> Any:
     """Art.22: sealed archives, each checked against its signed manifest by the auditor."""
-    return (
-        select(*_counting()).where(
-            ArchiveRecord.sealed_at.is_not(None), scope_filter(ArchiveRecord, user)
-        )
-    )
+    return _tally(ArchiveRecord.sealed_at.is_not(None), scope_filter(ArchiveRecord, user))
 
 
 @_counter
 def integrity_alerts(user: Any, today: date) -> Any:
     """§3.8: integrity alerts (an archive or the audit chain that failed its check) of late."""
-    since = utcnow() - timedelta(days=RECENT_DAYS)
-    return select(*_counting(all_late=True)).where(
-        AuditLog.action == AuditAction.ALERT.value, AuditLog.at >= since
-    )
+    return _tally(AuditLog.action == AuditAction.ALERT.value, _recent(AuditLog.at), late=True)
 
 
 # -- which items, for whom -----------------------------------------------------------------------
@@ -281,40 +254,105 @@ _EVERYONE = frozenset(R)
 
 #: In the order the home page shows them: the user's own work first.
 KINDS: tuple[_Kind, ...] = (
-    _Kind("tasks", _l("My open tasks"), my_tasks, "#table-tasks", _EVERYONE,
-          ("task", Action.VIEW)),  # fmt: skip
-    _Kind("inbox", _l("Unread messages"), unread_inbox, "notification.index_view", _EVERYONE,
-          ("notification", Action.VIEW)),  # fmt: skip
-    _Kind("forms_to_answer", _l("Confirmation forms to answer"), forms_to_answer,
-          "confirmation_form.index_view", frozenset({R.COLLECTOR}),
-          ("confirmation_form", Action.ANSWER)),  # fmt: skip
-    _Kind("forms_to_route", _l("Answered forms to route"), forms_to_route,
-          "confirmation_form.index_view", frozenset({R.FINANCE}),
-          ("confirmation_form", Action.ROUTE)),  # fmt: skip
-    _Kind("approvals", _l("Write-offs waiting for my approval"), approvals_waiting,
-          "writeoff_application.index_view", frozenset({R.LEADER, R.TEAM_LEAD}),
-          ("writeoff_application", Action.APPROVE)),  # fmt: skip
-    _Kind("writeoffs_to_file", _l("Approved write-offs to file"), writeoffs_to_file,
-          "writeoff_application.index_view", frozenset({R.FINANCE, R.CREDIT}),
-          ("writeoff_application", Action.FILE)),  # fmt: skip
-    _Kind("cases_to_decide", _l("Case applications to decide"), cases_to_decide,
-          "collection_case.index_view", frozenset({R.TEAM_LEAD}),
-          ("collection_case", Action.APPROVE)),  # fmt: skip
-    _Kind("documents_due", _l("Case documents missing"), documents_due,
-          "collection_case.index_view", frozenset({R.TEAM_LEAD, R.LEGAL}),
-          ("collection_case", Action.VIEW)),  # fmt: skip
-    _Kind("instalments_late", _l("Instalments overdue"), instalments_late,
-          "instalment.index_view", frozenset({R.TEAM_LEAD, R.COLLECTOR}),
-          ("instalment", Action.VIEW)),  # fmt: skip
-    _Kind("imports_failed", _l("Failed imports"), imports_failed, "import_batch.index_view",
-          frozenset({R.FINANCE, R.ADMIN}), ("receivable", Action.IMPORT)),  # fmt: skip
-    _Kind("jobs_failed", _l("Failed background jobs"), jobs_failed, "job_run.index_view",
-          frozenset({R.FINANCE, R.ADMIN}), ("job_run", Action.RUN)),  # fmt: skip
-    _Kind("archives", _l("Sealed archives to verify"), archives_to_verify,
-          "archive_record.index_view", frozenset({R.AUDITOR}),
-          ("archive_record", Action.VERIFY)),  # fmt: skip
-    _Kind("alerts", _l("Integrity alerts"), integrity_alerts, "audit_log.index_view",
-          frozenset({R.AUDITOR, R.ADMIN}), ("audit_log", Action.VERIFY)),  # fmt: skip
+    _Kind(
+        "tasks", _l("My open tasks"), my_tasks, "#table-tasks", _EVERYONE, ("task", Action.VIEW)
+    ),  # fmt: skip
+    _Kind(
+        "inbox",
+        _l("Unread messages"),
+        unread_inbox,
+        "notification.index_view",
+        _EVERYONE,
+        ("notification", Action.VIEW),
+    ),  # fmt: skip
+    _Kind(
+        "forms_to_answer",
+        _l("Confirmation forms to answer"),
+        forms_to_answer,
+        "confirmation_form.index_view",
+        frozenset({R.COLLECTOR}),
+        ("confirmation_form", Action.ANSWER),
+    ),  # fmt: skip
+    _Kind(
+        "forms_to_route",
+        _l("Answered forms to route"),
+        forms_to_route,
+        "confirmation_form.index_view",
+        frozenset({R.FINANCE}),
+        ("confirmation_form", Action.ROUTE),
+    ),  # fmt: skip
+    _Kind(
+        "approvals",
+        _l("Write-offs waiting for my approval"),
+        approvals_waiting,
+        "writeoff_application.index_view",
+        frozenset({R.LEADER, R.TEAM_LEAD}),
+        ("writeoff_application", Action.APPROVE),
+    ),  # fmt: skip
+    _Kind(
+        "writeoffs_to_file",
+        _l("Approved write-offs to file"),
+        writeoffs_to_file,
+        "writeoff_application.index_view",
+        frozenset({R.FINANCE, R.CREDIT}),
+        ("writeoff_application", Action.FILE),
+    ),  # fmt: skip
+    _Kind(
+        "cases_to_decide",
+        _l("Case applications to decide"),
+        cases_to_decide,
+        "collection_case.index_view",
+        frozenset({R.TEAM_LEAD}),
+        ("collection_case", Action.APPROVE),
+    ),  # fmt: skip
+    _Kind(
+        "documents_due",
+        _l("Case documents missing"),
+        documents_due,
+        "collection_case.index_view",
+        frozenset({R.TEAM_LEAD, R.LEGAL}),
+        ("collection_case", Action.VIEW),
+    ),  # fmt: skip
+    _Kind(
+        "instalments_late",
+        _l("Instalments overdue"),
+        instalments_late,
+        "instalment.index_view",
+        frozenset({R.TEAM_LEAD, R.COLLECTOR}),
+        ("instalment", Action.VIEW),
+    ),  # fmt: skip
+    _Kind(
+        "imports_failed",
+        _l("Failed imports"),
+        imports_failed,
+        "import_batch.index_view",
+        frozenset({R.FINANCE, R.ADMIN}),
+        ("receivable", Action.IMPORT),
+    ),  # fmt: skip
+    _Kind(
+        "jobs_failed",
+        _l("Failed background jobs"),
+        jobs_failed,
+        "job_run.index_view",
+        frozenset({R.FINANCE, R.ADMIN}),
+        ("job_run", Action.RUN),
+    ),  # fmt: skip
+    _Kind(
+        "archives",
+        _l("Sealed archives to verify"),
+        archives_to_verify,
+        "archive_record.index_view",
+        frozenset({R.AUDITOR}),
+        ("archive_record", Action.VERIFY),
+    ),  # fmt: skip
+    _Kind(
+        "alerts",
+        _l("Integrity alerts"),
+        integrity_alerts,
+        "audit_log.index_view",
+        frozenset({R.AUDITOR, R.ADMIN}),
+        ("audit_log", Action.VERIFY),
+    ),  # fmt: skip
 )
 
 

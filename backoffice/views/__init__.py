@@ -294,11 +294,13 @@ class HomeView(AdminIndexView):
         # marked with their time when a refresh is on its way; the user's own tasks are read
         # fresh on every request.
         figures = figures_for(current_user, as_of)
-        data = with_tasks(figures, current_user, as_of)
+        # Issue 11: the page starts with the role's own to-do (one count per kind of work);
+        # its count of open tasks is the card's, whatever the number of tasks listed.
+        todo = todo_items(current_user, as_of)
+        tasks = next(((i.count, i.late) for i in todo if i.key == "tasks"), None)
+        data = with_tasks(figures, current_user, as_of, tasks)
         # SPEC §3.2: every missed deadline in the user's scope shows on the dashboard.
         data["missed"] = missed_tasks(db.session, current_user, as_of)[:50]
-        # Issue 11: the page starts with the role's own to-do (one count per kind of work).
-        todo = todo_items(current_user, as_of)
         return self.render("admin/home.html", data=data, todo=todo)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import redirect, url_for
 from flask_admin import expose
 from flask_admin.actions import action
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
@@ -33,9 +34,19 @@ class CalendarDayView(SecuredModelView):
     form_columns = ("day", "is_workday", "name")
 
 
+def _finished(view, context, model, name):
+    """Art.12: a run is finished once every statement exists; until then it says so, where a
+    blank looked like a run whose jobs had all ended without recording it."""
+    from backoffice.services.formatting import local_datetime
+
+    return local_datetime(model.finished_at) if model.finished_at else _("Not finished")
+
+
 class MonthlyRunView(SecuredModelView):
     column_list = ("period", "as_of", "dispatch_date", "form_date", "finished_at")
     column_default_sort = ("period", True)
+    column_formatters = {"finished_at": _finished}
+    column_formatters_detail = column_formatters
 
 
 class MonthlyReportView(ReportDownloads, SecuredModelView):

@@ -67,8 +67,33 @@ class CreditForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
 
 
+def _credit_flags(view, context, model, name):
+    """Art.10, 15: over the credit limit, and overdue past the credit age, as two badges."""
+    flags = []
+    if getattr(model, "over_limit", None):
+        flags.append(_("Over limit"))
+    if getattr(model, "overdue_flag", None):
+        flags.append(_("Overdue past limit age"))
+    return Markup(" ").join(
+        Markup('<span class="badge badge-warning">{}</span>').format(f) for f in flags
+    )
+
+
 class CustomerView(CustomerMailPages, FastListMixin, ComputedColumnsMixin, SecuredModelView):
+    # What credit control and collectors read at a glance on a 1366-px laptop (issue 11): the
+    # company is on 详情, in the filters and the export; both credit flags share one column.
     column_list = (
+        "erp_code",
+        "name",
+        "sales_unit",
+        "credit_rating",
+        "credit_limit",
+        "exposure",
+        "credit_flags",
+        "shipment_hold",
+        "financial_status",
+    )
+    column_export_list = (
         "erp_code",
         "name",
         "company",
@@ -83,13 +108,11 @@ class CustomerView(CustomerMailPages, FastListMixin, ComputedColumnsMixin, Secur
     )
     column_labels = {
         "exposure": _l("Exposure"),
+        "credit_flags": _l("Credit alerts"),
         "over_limit": _l("Over limit"),
         "overdue_flag": _l("Overdue past limit age"),
     }
-    column_formatters = {
-        "over_limit": lambda v, c, m, n: _("Over limit") if getattr(m, n, None) else "",
-        "overdue_flag": lambda v, c, m, n: _("Overdue") if getattr(m, n, None) else "",
-    }
+    column_formatters = {"credit_flags": _credit_flags}
     column_formatters_export = {  # a flag: 是/否 in the file
         "over_limit": lambda v, c, m, n: bool(getattr(m, n, None)),
         "overdue_flag": lambda v, c, m, n: bool(getattr(m, n, None)),

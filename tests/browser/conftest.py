@@ -1,10 +1,19 @@
-"""The ``browser`` fixture: headless Debian Chromium (see support.py for the helpers)."""
+"""The ``browser`` fixture: headless Debian Chromium (see support.py for the helpers), and the
+``demo`` fixture: the app under gunicorn on the seeded demo data, shared by the tests of a run."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.browser.support import CHROMEDRIVER, CHROMIUM, _need_browser
+from tests.browser.support import (
+    CHROMEDRIVER,
+    CHROMIUM,
+    SHOTS,
+    _flask,
+    _need_browser,
+    app_env,
+    gunicorn,
+)
 
 
 @pytest.fixture()
@@ -36,3 +45,19 @@ def browser(tmp_path):
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    """The app under gunicorn on the seeded demo data; yields (base URL, SQLite path)."""
+    _need_browser()
+    var = tmp_path_factory.mktemp("journeys-var")
+    env = app_env(var, "browser-journeys-secret")
+    env.pop("REDIS_URL", None)  # imports run in the request
+    _flask(env, "db", "upgrade")
+    _flask(env, "seed-demo", timeout=900)  # minutes on a loaded 2-core machine
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    print(f"screenshots: {SHOTS}")
+    with gunicorn(env, var) as base:
+        yield base, var / "qingqian.db"
+    print(f"screenshots: {len(list(SHOTS.glob('*.png')))} pages in {SHOTS}")

@@ -19,6 +19,13 @@ from tests.helpers import PASSWORD
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+DEMO_PASSWORD = "demo-pass-2026"  # every demo user's (``flask seed-demo``)
+#: Where the demo tours keep their screenshots (ignored by git).
+SHOTS = Path(
+    os.environ.get("SCREENSHOT_DIR")
+    or os.environ.get("QQ_SCREENSHOT_DIR")
+    or ROOT / "var" / "screenshots" / "journeys"
+)
 
 
 def _need_browser() -> None:

@@ -14,7 +14,6 @@ Skipped when /usr/bin/chromium or /usr/bin/chromedriver is missing, unless REQUI
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,12 +21,11 @@ from pathlib import Path
 import pytest
 
 from tests.browser.scanner import scan
-from tests.browser.support import ROOT, _flask, _need_browser, _set, app_env, gunicorn
+from tests.browser.support import DEMO_PASSWORD, SHOTS, _set
 from tests.data.erp_files import RECEIVABLE_HEADERS, write_csv, write_xlsx
 
 pytestmark = pytest.mark.browser
 
-DEMO_PASSWORD = "demo-pass-2026"
 # Company and unit codes of the demo data: legitimate upper-case words.
 CODES = {"HRZG", "HRZN", "EAST", "NORTH", "SOUTH", "WEST", "EXPORT"}
 #: demo user → the to-do item the demo story gives them work in (issue 11: home page to-do).
@@ -42,27 +40,6 @@ BUSY_TODO = {
     "collector": "forms_to_answer",
     "auditor": "archives",
 }
-SHOTS = Path(
-    os.environ.get("SCREENSHOT_DIR")
-    or os.environ.get("QQ_SCREENSHOT_DIR")
-    or ROOT / "var" / "screenshots" / "journeys"
-)
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """The app under gunicorn on the seeded demo data; yields (base URL, SQLite path)."""
-    _need_browser()
-    var = tmp_path_factory.mktemp("journeys-var")
-    env = app_env(var, "browser-journeys-secret")
-    env.pop("REDIS_URL", None)  # imports run in the request
-    _flask(env, "db", "upgrade")
-    _flask(env, "seed-demo", timeout=900)  # minutes on a loaded 2-core machine
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    print(f"screenshots: {SHOTS}")
-    with gunicorn(env, var) as base:
-        yield base, var / "qingqian.db"
-    print(f"screenshots: {len(list(SHOTS.glob('*.png')))} pages in {SHOTS}")
 
 
 def _one(db: Path, sql: str, *args):
@@ -349,4 +326,3 @@ def test_auditor_opens_verifies_and_downloads_an_archive(demo, browser):
     t.first_details("/admin/audit_log/", "audit-log")
     t.visit("/admin/sanction/", "sanctions")
     t.visit("/admin/accountability_finding/", "findings")
-

@@ -81,6 +81,34 @@ def test_enqueued_monthly_run_sets_finished_at(queues, ledger, db, app):  # noqa
     assert statements(db) == 3 and finished_at(db) is not None
 
 
+def test_a_document_imported_during_the_run_does_not_keep_it_unfinished(
+    queues,  # noqa: F811
+    ledger,
+    db,
+    app,
+):
+    """A customer whose document (dated before the close) is imported while the statement jobs
+    wait is not in any of their chunks. The run still records 完成时间 when its last job ends:
+    it is complete for the ledger it was started on (it stayed blank for ever)."""
+    from backoffice.models import SalesUnit
+
+    unit_id, runner = ledger.id, app.test_cli_runner()
+    assert runner.invoke(args=["monthly", "run", "--period", PERIOD]).exit_code == 0
+    jobs.make_worker(queues, worker_class=InProcessWorker).work(burst=True, max_jobs=1)
+    unit = db.session.get(SalesUnit, unit_id)
+    late = helpers.make_customer(unit, name="运行中导入客户有限公司")
+    helpers.make_receivable(late, due=date(2026, 8, 31))  # imported now, owed at the close
+    work(queues)
+    db.session.expire_all()
+    assert all(r.status is JobStatus.FINISHED for r in db.session.scalars(select(JobRun)))
+    assert statements(db) == 3 and finished_at(db) is not None
+    # Asked again, the run takes in the late document: its statement is made.
+    again = runner.invoke(args=["monthly", "run", "--period", PERIOD])
+    assert "resuming (1 statements missing)" in again.output, again.output
+    work(queues)
+    assert statements(db) == 4
+
+
 def test_year_end_resumes_while_closed_cases_remain(queues, closed, db, app):  # noqa: F811
     """A finished year-end job with a closed case still unarchived (its job was lost, or the
     case closed later) is queued again by ``archive year-end``; once all are archived, nothing."""

@@ -99,6 +99,32 @@ def test_large_text_file_is_checked_in_chunks():
         sniff(io.BytesIO(b"a,b\n" * 2000 + b"\x00"), "x.csv")
 
 
+@pytest.mark.parametrize("encoding", ["gb18030", "utf-8"])
+def test_a_text_upload_is_read_once(encoding):
+    """Sniffing a text file of several chunks reads it once, start to end (markers, NUL bytes
+    and both encodings in one pass): it was read up to four times."""
+    text = ("客户,金额\n" + "上海宏达机械有限公司,100\n" * 70_000).encode(encoding)
+    assert len(text) > CHUNK_BYTES  # more than one chunk
+    f = CountingRead(text)
+    assert sniff(f, "清单.csv") is evidence.CSV
+    assert f.bytes_read == len(text)
+    with pytest.raises(UploadRejected, match="UTF-8"):
+        sniff(CountingRead(text + b"\xff\xff\xff"), "清单.txt")
+
+
+class CountingRead(io.BytesIO):
+    """A file that counts the bytes it hands out."""
+
+    def __init__(self, data: bytes):
+        super().__init__(data)
+        self.bytes_read = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        block = super().read(size)
+        self.bytes_read += len(block)
+        return block
+
+
 def test_upload_of_late_script_stores_nothing(db, tmp_path):
     """Uploading the PDF with a late ``<script>`` records no document and leaves no bytes."""
     unit = helpers.make_unit()

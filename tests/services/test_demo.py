@@ -386,6 +386,19 @@ class TestFullDemo:
         assert late.escalated_on is not None and late.answer is None
         assert answered.answer and not answered.answered_late
 
+    def test_task_and_message_titles_read_in_chinese(self, full_demo):
+        """Every task and inbox title the demo's real services wrote reads in Chinese: no raw
+        article code (第二十五条, never "Art.25"), no English word, no "None"."""
+        from backoffice.models.notification import Notification, Task
+
+        db = full_demo
+        titles = set(db.session.scalars(select(Task.title)))
+        titles |= set(db.session.scalars(select(Notification.title)))
+        assert len(titles) > 20
+        assert any("第二十五条" in t for t in titles)  # the finding's title names its article
+        raw = re.compile(r"Art\.?\s*\d|\b[A-Za-z]*[a-z]{3,}\b|None")
+        assert not sorted(t for t in titles if raw.search(t))
+
 
 def test_every_demo_user_logs_in_with_the_demo_password(app, db, small):
     """Each DEMO_USERS entry exists with its role and logs in with DEMO_PASSWORD."""

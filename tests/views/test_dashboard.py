@@ -223,3 +223,39 @@ def test_missed_deadlines_show_on_the_dashboard(client, db, login_as):
     login_as("finance")
     html = client.get("/admin/").get_data(as_text=True)
     assert 'id="table-missed"' in html and "逾期账款确认表 待答复-过期" in html
+
+
+def test_the_open_tasks_card_counts_every_task_not_only_those_listed(client, db, login_as):
+    """With 23 open tasks (5 late) the card says 23 and 5 late, as the to-do does, while the
+    list shows the 20 due first and says so (the card once said 20, the list's limit)."""
+    import re
+    from datetime import date, timedelta
+
+    from backoffice.models.notification import Task, TaskKind
+
+    unit = helpers.make_unit()
+    user = login_as("collector", units=[unit])
+    for n in range(23):
+        db.session.add(
+            Task(
+                kind=TaskKind.ANSWER_FORM,
+                title=f"逾期账款确认表 待答复-{n:02d}",
+                subject_type="confirmation_form",
+                subject_id=n + 1,
+                assignee_id=user.id,
+                due_on=date.today() + timedelta(days=-1 if n < 5 else 3),
+                company_id=unit.company_id,
+                sales_unit_id=unit.id,
+            )
+        )
+    db.session.commit()
+    html = client.get("/admin/").get_data(as_text=True)
+    card = re.search(r'id="task-count">\s*(\d+)(.*?)</div>', html, re.S)
+    assert card.group(1) == "23" and "5 项已逾期" in card.group(2)
+    todo_count = re.search(r'data-todo="tasks".*?qq-todo-count">(\d+)<', html, re.S).group(1)
+    assert todo_count == "23"
+    listed = re.search(r'id="table-tasks"><tbody>(.*?)</tbody>', html, re.S).group(1)
+    assert listed.count("<tr") == 20
+    assert "共 23 项待办任务，此处显示最早到期的 20 项" in html
+    data = dashboard_data(user, date.today())  # without the to-do, the count is read here
+    assert (data["task_count"], data["overdue_tasks"], len(data["tasks"])) == (23, 5, 20)

@@ -4,7 +4,7 @@ them, sizes and file types in words, and each role's menu lists free of raw valu
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 
@@ -146,3 +146,22 @@ def test_any_view_gets_chinese_relation_filter_names(app, db):
         names = {str(f.name) for f in view._filters}
     assert names and all(n.startswith("案件 / ") for n in names), names
     assert "案件 / 案件编号" in names
+
+
+def test_monthly_runs_say_when_they_finished_or_that_they_have_not(client, db, login_as):
+    """The monthly runs list reads 未完成 for a run still missing parts and the Shanghai time
+    for a finished one, never a blank that looks like a lost record (issue 11)."""
+    from datetime import datetime
+
+    from backoffice.models.monthly import MonthlyRun
+
+    day = date(2026, 11, 3)
+    db.session.add_all([
+        MonthlyRun(period="2026-10", as_of=day, dispatch_date=day, form_date=day,
+                   finished_at=datetime(2026, 11, 3, 2, 5, tzinfo=UTC)),
+        MonthlyRun(period="2026-11", as_of=day, dispatch_date=day, form_date=day),
+    ])  # fmt: skip
+    db.session.commit()
+    login_as("finance")
+    page = client.get("/admin/monthly_run/").get_data(as_text=True)
+    assert "2026-11-03 10:05" in page and "未完成" in page

@@ -1,7 +1,7 @@
-"""Field labels: one English source string per attribute name, translated by Babel.
+"""The names of fields: one English source string per attribute name, translated by Babel.
 
-Every view builds its ``column_labels`` from this table, so a field is named the same on every
-page, in exports and in PDFs.
+The general table, in alphabetical order; the labels of the later workflows (charges, sendings,
+assessment, accountability, hand-over) are in ``labels.workflow``.
 """
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import inspect
 
-LABELS: dict[str, Any] = {
+FIELD_LABELS: dict[str, Any] = {
     "accounting_ref": _l("Accounting ref"),
     "action": _l("Action"),
     "actions": _l("Actions"),
@@ -335,108 +334,4 @@ LABELS: dict[str, Any] = {
     "target_amount": _l("Target amount"),
     "target_date": _l("Target date"),
     "title_doc_id": _l("Title document"),
-    # Art.3 charges, Art.12 sendings, Art.15 (3) parts, Art.16 (4) refusals, Art.17 proposals
-    "attachments": _l("What was sent"),
-    "channel": _l("Channel"),
-    "consequence": _l("Consequence"),
-    "damages_daily_rate": _l("Damages daily rate"),
-    "damages_fixed": _l("Fixed damages"),
-    "damages_kind": _l("Liquidated damages terms"),
-    "damages_total": _l("Liquidated damages"),
-    "handler": _l("Handler"),
-    "interest_daily_rate": _l("Interest daily rate"),
-    "interest_fixed": _l("Fixed interest"),
-    "interest_kind": _l("Interest terms"),
-    "interest_total": _l("Interest"),
-    "line": _l("Confirmation line"),
-    "measures": _l("Proposed measures"),
-    "on_time": _l("On time"),
-    "penalty_interest_total": _l("Penalty interest"),
-    "reason_detail": _l("Reasons"),
-    "recipient": _l("Recipient"),
-    "recipient_user": _l("Recipient"),
-    "recorded_at": _l("Recorded at"),
-    "sent_at": _l("Sent at"),
-    "sent_by": _l("Sent by"),
-    "split_at": _l("Split at"),
-    "split_by": _l("Split by"),
-    "submitted_by": _l("Submitted by"),
 }
-# Assessment (issue 12; Art.28): who approved a policy, base or scorecard, and when.
-LABELS.update({"approved_at": _l("Approved at"), "approved_by": _l("Approved by")})
-# Accountability and hand-over (issue 12; Art.7, 18, 20, 24-26).
-LABELS.update(
-    {
-        "basis": _l("Article point"),
-        "by": _l("By"),
-        "by_id": _l("By"),
-        "cases": _l("Cases"),
-        "completed_by": _l("Completed by"),
-        "completed_by_id": _l("Completed by"),
-        "confirm_comment": _l("Confirmation comment"),
-        "confirmed_at": _l("Confirmed at"),
-        "confirmed_by": _l("Confirmed by"),
-        "confirmed_by_id": _l("Confirmed by"),
-        "decided_by": _l("Decided by"),
-        "decision_comment": _l("Decision comment"),
-        "designated": _l("Successor designated"),
-        "evidence": _l("Evidence"),
-        "handed_at": _l("Handed over at"),
-        "leaver": _l("Leaver"),
-        "leaver_id": _l("Leaver"),
-        "lift_reason": _l("Reason lifted"),
-        "lifted_at": _l("Lifted at"),
-        "lifted_by": _l("Lifted by"),
-        "lifted_by_id": _l("Lifted by"),
-        "loss_amount": _l("Loss"),
-        "named_at": _l("Named at"),
-        "parties": _l("Persons and units named"),
-        "placed_at": _l("Placed at"),
-        "recommended_at": _l("Recommended at"),
-        "recommended_by": _l("Recommended by"),
-        "recommended_by_id": _l("Recommended by"),
-        "responsibility": _l("Responsibility"),
-        "successor": _l("Successor"),
-        "successor_id": _l("Successor"),
-        "tasks": _l("Tasks"),
-    }
-)
-
-
-#: What a row of each table is, for documents that list records of several kinds (the archive
-#: summary): one name per table, never the table name itself.
-RECORD_LABELS: dict[str, Any] = {
-    "approval_decision": _l("Approval decision"),
-    "audit_checkpoint": _l("Audit checkpoint"),
-    "case_cost": _l("Case cost"),
-    "case_member": _l("Case member"),
-    "case_receivable": _l("Receivable in the case"),
-    "collateral": _l("Guarantee or collateral"),
-    "collection_action": _l("Collection action"),
-    "collection_case": _l("Collection case"),
-    "document_requirement": _l("Required document"),
-    "evidence_document": _l("Evidence document"),
-    "instalment": _l("Instalment"),
-    "litigation": _l("Litigation"),
-    "payment_in_kind": _l("Payment in kind"),
-    "payment_promise": _l("Promise to pay"),
-    "repayment_plan": _l("Repayment plan"),
-    # Audit entries of the schedulers' leader lock (jobs/leader.py): who took or lost it.
-    "scheduler_lock": _l("Scheduler leader lock"),
-    "writeoff_application": _l("Write-off application"),
-    "writeoff_item": _l("Write-off item"),
-}
-
-
-def record_label(table: str) -> Any:
-    """What a row of ``table`` is, in words (falls back to the field label machinery)."""
-    return RECORD_LABELS.get(table) or label(table)
-
-
-def label(name: str) -> Any:
-    return LABELS.get(name) or _l(name.replace("_", " ").capitalize())
-
-
-def column_labels_for(model: type) -> dict[str, Any]:
-    """Labels for every column and relationship of ``model``."""
-    return {attr.key: label(attr.key) for attr in inspect(model).attrs}

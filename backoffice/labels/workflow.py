@@ -1,0 +1,72 @@
+"""Field labels of the later workflows, by the articles they serve (merged into ``LABELS``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+WORKFLOW_LABELS: dict[str, Any] = {
+    # Art.3 charges, Art.12 sendings, Art.15 (3) parts, Art.16 (4) refusals, Art.17 proposals
+    "attachments": _l("What was sent"),
+    "channel": _l("Channel"),
+    "consequence": _l("Consequence"),
+    "damages_daily_rate": _l("Damages daily rate"),
+    "damages_fixed": _l("Fixed damages"),
+    "damages_kind": _l("Liquidated damages terms"),
+    "damages_total": _l("Liquidated damages"),
+    "handler": _l("Handler"),
+    "interest_daily_rate": _l("Interest daily rate"),
+    "interest_fixed": _l("Fixed interest"),
+    "interest_kind": _l("Interest terms"),
+    "interest_total": _l("Interest"),
+    "line": _l("Confirmation line"),
+    "measures": _l("Proposed measures"),
+    "on_time": _l("On time"),
+    "penalty_interest_total": _l("Penalty interest"),
+    "reason_detail": _l("Reasons"),
+    "recipient": _l("Recipient"),
+    "recipient_user": _l("Recipient"),
+    "recorded_at": _l("Recorded at"),
+    "sent_at": _l("Sent at"),
+    "sent_by": _l("Sent by"),
+    "split_at": _l("Split at"),
+    "split_by": _l("Split by"),
+    "submitted_by": _l("Submitted by"),
+    # Assessment (issue 12; Art.28): who approved a policy, base or scorecard, and when.
+    "approved_at": _l("Approved at"),
+    "approved_by": _l("Approved by"),
+    # Accountability and hand-over (issue 12; Art.7, 18, 20, 24-26).
+    "basis": _l("Article point"),
+    "by": _l("By"),
+    "by_id": _l("By"),
+    "cases": _l("Cases"),
+    "completed_by": _l("Completed by"),
+    "completed_by_id": _l("Completed by"),
+    "confirm_comment": _l("Confirmation comment"),
+    "confirmed_at": _l("Confirmed at"),
+    "confirmed_by": _l("Confirmed by"),
+    "confirmed_by_id": _l("Confirmed by"),
+    "decided_by": _l("Decided by"),
+    "decision_comment": _l("Decision comment"),
+    "designated": _l("Successor designated"),
+    "evidence": _l("Evidence"),
+    "handed_at": _l("Handed over at"),
+    "leaver": _l("Leaver"),
+    "leaver_id": _l("Leaver"),
+    "lift_reason": _l("Reason lifted"),
+    "lifted_at": _l("Lifted at"),
+    "lifted_by": _l("Lifted by"),
+    "lifted_by_id": _l("Lifted by"),
+    "loss_amount": _l("Loss"),
+    "named_at": _l("Named at"),
+    "parties": _l("Persons and units named"),
+    "placed_at": _l("Placed at"),
+    "recommended_at": _l("Recommended at"),
+    "recommended_by": _l("Recommended by"),
+    "recommended_by_id": _l("Recommended by"),
+    "responsibility": _l("Responsibility"),
+    "successor": _l("Successor"),
+    "successor_id": _l("Successor"),
+    "tasks": _l("Tasks"),
+}
