@@ -36,6 +36,7 @@ from backoffice.services import audit
 from backoffice.services.audit import SealedError
 from backoffice.views.doors import GENERIC_DOORS, GovernedDoors, visible_filter
 from backoffice.views.exporting import ExportMixin
+from backoffice.views.fastrows import FastRowsMixin
 from backoffice.views.fields import (  # noqa: F401 - re-exported
     ChoiceQuerySelectField,
     ChoiceQuerySelectMultipleField,
@@ -71,7 +72,7 @@ ENDPOINT_ACTIONS = {
 }
 
 
-class SecuredModelView(GovernedDoors, ExportMixin, ModelView):
+class SecuredModelView(GovernedDoors, ExportMixin, FastRowsMixin, ModelView):
     """Base of every model view: permissions, scope, Chinese labels, money formatting."""
 
     resource: str | None = None
