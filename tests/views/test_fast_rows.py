@@ -58,6 +58,7 @@ def test_menu_is_rendered_once_per_roles_language_and_page(app, client, login_as
     other = client.get("/admin/customer/").get_data(as_text=True)
     assert len(store) == 2  # another page marks another entry active
     active = re.compile(r'<a class="dropdown-item active\s*"\s*href="([^"]+)"')
+
     def nav(html):
         return html[html.index("<nav") : html.index("</nav>")]
 
