@@ -11,7 +11,12 @@ both scan the table. ``FastListMixin`` instead
   Chinese
   company names start with a place (广州凯旋…), so people search by the distinctive middle.
   The customer table is small next to the ledger (thousands of rows, not millions), so that
-  scan costs little, and the matching rows are then found through the customer index.
+  scan costs little, and the matching rows are then found through the customer index;
+- builds the page's ids statement with ``views.listpage`` (issue 13): the pager's next and
+  previous links seek from the last or first row's position (keyset) instead of ``OFFSET``,
+  and a search is a union of one look-up per index, each giving (sort value, id), so the
+  matches are never fetched again by key to be sorted. Exports keep the single ``IN``
+  criterion (``_search_criterion``) over the whole ordered query.
 """
 
 from __future__ import annotations
