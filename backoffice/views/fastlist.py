@@ -218,7 +218,8 @@ class FastListMixin:
                 page, sort_column, sort_desc, search, filters, execute=False, page_size=page_size
             )
         terms = search.split() if search and self._search_supported else []
-        by_branch = bool(terms) and self._fast_search()
+        # By branch only where no COUNT(*) is shown: the count query keeps the IN criterion.
+        by_branch = bool(terms) and self._fast_search() and self.simple_list_pager
         count, query = super().get_list(
             page,
             sort_column,
