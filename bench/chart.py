@@ -21,7 +21,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 FIGURES = {
     "page1": "page 1",
     "page1000": "page 1,000",
-    "deep": "offset 80 %",
+    "deep": "offset 80 % (page number)",
+    "deep_seek": "offset 80 % (next link, keyset)",
     "search_doc": "search: part of a doc number",
     "search_name": "search: part of a customer name",
     "dashboard_cold": "dashboard after a write",

@@ -201,20 +201,44 @@ def _statements(app, client, counter, url: str) -> int:
     return counter.n
 
 
+def _seek_cursor(app, offset: int) -> str:
+    """The pager's ``after`` position of the row just before ``offset`` in the list's order:
+    what the "next" link of the page before carries (``views.listpage``)."""
+    from urllib.parse import quote
+
+    from backoffice.extensions import db
+    from backoffice.models import Receivable
+    from backoffice.views import listpage
+
+    with app.app_context():
+        row = db.session.execute(
+            select(Receivable.due_date, Receivable.id)
+            .order_by(Receivable.due_date.desc(), Receivable.id.desc())
+            .offset(max(0, offset - 1))
+            .limit(1)
+        ).one()
+        columns = [(Receivable.__table__.c.due_date, True), (Receivable.__table__.c.id, True)]
+        return quote(listpage.cursor_of(row, columns), safe="")
+
+
 def measure(app, client, counter, rows: int, repeat: int) -> dict:
     doc_term = f"{rows // 2:08d}"[1:]  # the middle of INV0…: seven digits, a few matches
     deep = max(1, int(rows * 0.8) // PAGE + 1)  # the page at offset 80 % (800k at 1M)
+    offset = (deep - 1) * PAGE
     pages = {
         "page1": "",
         "page1000": "?page=999",
         "deep": f"?page={deep - 1}",
+        # The same page reached by the pager's "next" link (keyset); stock pages by offset.
+        "deep_seek": (f"?page={deep - 1}&after={_seek_cursor(app, offset)}", f"?page={deep - 1}"),
         "search_doc": f"?search={doc_term}",
         "search_name": f"?search={NAME_TERM}",
     }
     out: dict = {"rows": rows, "doc_term": doc_term, "deep_offset": (deep - 1) * PAGE}
     for name, query in pages.items():
-        urls = {"project": f"/admin/receivable/{query}", "stock": f"/stock/receivable/{query}"}
-        reps = repeat if name not in ("page1000", "deep") else max(3, repeat // 2)
+        mine, theirs = query if isinstance(query, tuple) else (query, query)
+        urls = {"project": f"/admin/receivable/{mine}", "stock": f"/stock/receivable/{theirs}"}
+        reps = repeat if name not in ("page1000", "deep", "deep_seek") else max(3, repeat // 2)
         medians = interleaved(app, client, urls, reps)
         out[f"{name}_s"], out[f"{name}_cpu_s"] = medians["project"]
         out[f"stock_{name}_s"], out[f"stock_{name}_cpu_s"] = medians["stock"]
@@ -251,7 +275,7 @@ def measure(app, client, counter, rows: int, repeat: int) -> dict:
     return out
 
 
-LIST_FIGURES = ("page1", "page1000", "deep", "search_doc", "search_name")
+LIST_FIGURES = ("page1", "page1000", "deep", "deep_seek", "search_doc", "search_name")
 
 
 def ratios(sizes: list[dict], basis: str) -> dict:
@@ -272,11 +296,14 @@ def ratios(sizes: list[dict], basis: str) -> dict:
     for name, limit in (
         ("page1000", 1.5),
         ("deep", 1.5),
+        ("deep_seek", 1.5),
         ("search_doc", 2.0),
         ("search_name", 2.0),
     ):
         checks[f"{name}/page1 (large)"] = (t(large, name) / t(large, "page1"), limit)
     for name in LIST_FIGURES:
+        if f"{name}_s" not in small or f"{name}_s" not in large:
+            continue
         checks[f"{name} large/small"] = (t(large, name) / t(small, name), 1.2)
         if name != "page1":  # page 1 against stock has its own target above
             checks[f"{name} project/stock (large)"] = (

@@ -97,6 +97,7 @@ def enqueue(
     retries: int | None = None,
     user_id: int | None = None,
     connection: Redis | None = None,
+    checked: bool = False,
 ) -> JobRun:
     """Record a ``JobRun`` and put ``func(*args)`` on ``queue`` under ``job_id``, once.
 
@@ -105,6 +106,8 @@ def enqueue(
     double click enqueues nothing twice; use ``rerun`` to run a finished or failed job again.
     (A queued row whose RQ job is missing, e.g. Redis was down when it was enqueued, is put on
     the queue again.) Commits the session before enqueueing so the worker finds the row.
+    Redis is asked whether it answers first (``require_queue``), unless ``checked``: a caller
+    that enqueues a batch checks ``connection`` once and passes it with ``checked=True``.
     """
     validate_job_id(job_id)
     if queue not in QUEUES:
@@ -117,7 +120,8 @@ def enqueue(
         "timeout": int(timeout or cfg["JOB_TIMEOUT_SECONDS"]),
         "retries": int(cfg["JOB_RETRIES"] if retries is None else retries),
     }
-    connection = require_queue(connection)
+    if not (checked and connection is not None):
+        connection = require_queue(connection)
     run = _run_by_job_id(job_id)
     if run is not None:
         if run.status is JobStatus.QUEUED and fetch_rq_job(job_id, connection) is None:

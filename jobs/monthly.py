@@ -8,7 +8,7 @@ from flask import current_app
 
 from backoffice.extensions import db
 from backoffice.services import dashboard_cache, dunning, monthly, monthly_report, notify
-from jobs import QUEUE_REPORTS, job, make_job_id, set_progress
+from jobs import QUEUE_REPORTS, job, make_job_id, require_queue, set_progress
 from jobs.resume import ensure_enqueued
 
 STATEMENT_CHUNK = 50  # customers per statement job: small enough that workers share evenly
@@ -30,6 +30,8 @@ def run_period(period: str, *, inline: bool = False) -> dict:
     size = int(current_app.config.get("MONTHLY_STATEMENT_CHUNK", STATEMENT_CHUNK))
     chunks = [customer_ids[i : i + size] for i in range(0, len(customer_ids), size)]
     missing = set(monthly.missing_statements(db.session, p))
+    # Redis is asked once for the whole batch of chunks, not once per chunk (issue 13).
+    connection = None if inline or not missing else require_queue()
     queued = 0
     for n, chunk in enumerate(chunks, 1):
         if inline:
@@ -45,6 +47,7 @@ def run_period(period: str, *, inline: bool = False) -> dict:
                 chunk[-1],
                 job_id=make_job_id("monthly-statements", period, chunk[0], chunk[-1]),
                 queue=QUEUE_REPORTS,
+                connection=connection,
             )
             queued += 1
         else:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from redis import Redis
 from sqlalchemy import select
 
 from backoffice.extensions import db
@@ -27,15 +28,25 @@ def ensure_enqueued(
     job_id: str,
     queue: str = QUEUE_DEFAULT,
     user_id: int | None = None,
+    connection: Redis | None = None,
 ) -> JobRun:
     """``enqueue``, and if the id's row has already ended, run it again (``rerun``).
 
     For work known to be unfinished: the caller checked that something is missing. A row that
     is queued or running is left to its worker (or to the reconciler if Redis lost it).
+    A ``connection`` is one the caller checked once for its batch (``require_queue``).
     """
-    run = enqueue(func, *args, job_id=job_id, queue=queue, user_id=user_id)
+    run = enqueue(
+        func,
+        *args,
+        job_id=job_id,
+        queue=queue,
+        user_id=user_id,
+        connection=connection,
+        checked=connection is not None,
+    )
     if run.status in ENDED:
-        run = rerun(run.id, user_id=user_id)
+        run = rerun(run.id, user_id=user_id, connection=connection)
     return run
 
 

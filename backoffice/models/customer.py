@@ -51,6 +51,7 @@ class Customer(ScopedMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("company_id", "erp_code"),
         Index("ix_customer_name", "name"),
+        Index("ix_customer_erp_code", "erp_code"),  # the search box's exact ERP code
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -93,7 +93,9 @@ class Receivable(ScopedMixin, TimestampMixin, Base):
         Index("ix_receivable_doc_no", "doc_no"),
         Index("ix_receivable_unit_due", "sales_unit_id", "due_date"),
         Index("ix_receivable_status_due", "status", "due_date"),
-        Index("ix_receivable_customer_due", "customer_id", "due_date"),
+        # A customer's documents in the list's order; with the id, a search by customer name
+        # reads them from the index alone (issue 13).
+        Index("ix_receivable_customer_due_id", "customer_id", "due_date", "id"),
         # The list's order (due date, then id as the tie-break): a deep page walks this index
         # instead of sorting the table (PostgreSQL spilled the sort to disk at 1M rows).
         Index("ix_receivable_due_id", "due_date", "id"),

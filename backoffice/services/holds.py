@@ -85,17 +85,27 @@ def lift_recovered(session: Session, customer_id: int | None) -> list[Accountabi
     """Art.26(1): lift, recorded, every active hold of ``customer_id``'s findings whose loss is
     now recovered. Idempotent; a cheap look-up when the customer has no active hold (it runs
     on every payment allocation)."""
+    return lift_recovered_many(session, [customer_id])
+
+
+def lift_recovered_many(
+    session: Session, customer_ids: Iterable[int | None]
+) -> list[AccountabilityHold]:
+    """``lift_recovered`` for several customers with one look-up (issue 13: an import's chunk
+    of payments asks once, not once per payment)."""
     from backoffice.services.accountability import unrecovered
 
-    if customer_id is None:
+    ids = sorted({c for c in customer_ids if c is not None})
+    if not ids:
         return []
     active = session.scalars(
         select(AccountabilityHold)
         .join(AccountabilityFinding, AccountabilityFinding.id == AccountabilityHold.finding_id)
         .where(
-            AccountabilityFinding.customer_id == customer_id,
+            AccountabilityFinding.customer_id.in_(ids),
             AccountabilityHold.lifted_at.is_(None),
         )
+        .order_by(AccountabilityHold.id)
     ).all()
     lifted: list[AccountabilityHold] = []
     open_loss: dict[int, Decimal] = {}
@@ -184,6 +194,7 @@ def register_rows(session: Session, active_only: bool = True) -> list[RegisterRo
     """The register: every hold (in force, or all) and every flag of ``FLAG_SOURCES``."""
     # Art.26(4), 2nd paragraph: the assessment's missed-target flags add themselves on import.
     from backoffice.services import missed_target_flags  # noqa: F401
+
     rows = hold_rows(session, active_only)
     for source in FLAG_SOURCES:
         rows.extend(source(session, active_only))

@@ -103,7 +103,9 @@ def _open_receivables(session: Session, payment: Payment) -> list[Receivable]:
     return rows
 
 
-def allocate(session: Session, payment: Payment) -> list[PaymentAllocation]:
+def allocate(
+    session: Session, payment: Payment, *, lift_holds: bool = True
+) -> list[PaymentAllocation]:
     """Apply the payment's unapplied money to the customer's open receivables.
 
     Side effects: creates or grows ``PaymentAllocation`` rows, updates the receivables' paid
@@ -111,7 +113,8 @@ def allocate(session: Session, payment: Payment) -> list[PaymentAllocation]:
     once, does not commit. Idempotent: a payment already fully applied, or with nothing open to
     apply to, changes nothing. If the payment's amount was lowered below what is already
     applied (an ERP correction), its allocations are undone and redone.
-    Returns the payment's allocations.
+    Returns the payment's allocations. With ``lift_holds=False`` the caller lifts the holds of
+    the customers it allocated for once, after its batch (``holds.lift_recovered_many``).
     """
     session.flush()
     _lock_customer(session, payment.customer_id)
@@ -145,7 +148,8 @@ def allocate(session: Session, payment: Payment) -> list[PaymentAllocation]:
     if payment.unallocated != new_unallocated:
         payment.unallocated = new_unallocated
     session.flush()
-    lift_recovered(session, payment.customer_id)  # Art.26(1): a loss paid back lifts its holds
+    if lift_holds:
+        lift_recovered(session, payment.customer_id)  # Art.26(1): a loss paid back lifts holds
     return existing
 
 
@@ -236,9 +240,11 @@ def apply_unallocated(session: Session, customer_id: int) -> list[PaymentAllocat
     changed: list[PaymentAllocation] = []
     for payment in payments:
         before = {a.id: a.amount for a in _allocations_of(session, payment)}
-        for allocation in allocate(session, payment):
+        for allocation in allocate(session, payment, lift_holds=False):
             if before.get(allocation.id) != allocation.amount:
                 changed.append(allocation)
+    if payments:
+        lift_recovered(session, customer_id)  # Art.26(1): once for the customer, not per payment
     return changed
 
 

@@ -93,3 +93,16 @@ def substring_keys(model: Any, columns: tuple[str, ...], term: str) -> list[Any]
         select(pk).where(getattr(getattr(model, name), op)(pattern, escape="\\"))
         for name in columns
     ]
+
+
+def substring_criteria(model: Any, columns: tuple[str, ...], term: str) -> list[Any]:
+    """Criteria on ``model``'s own rows whose ``columns`` contain ``term`` (three characters
+    or more), each answered by the trigram index: one per column, or one FTS look-up."""
+    dialect = db.session.get_bind().dialect.name
+    table_name = model.__tablename__
+    if dialect == "sqlite" and fts_table(table_name) in _sqlite_fts_tables():
+        pk = sa_inspect(model).primary_key[0]
+        return [pk.in_(keys) for keys in substring_keys(model, columns, term)]
+    op = "ilike" if dialect == "postgresql" else "like"
+    pattern = "%" + escaped(term) + "%"
+    return [getattr(getattr(model, name), op)(pattern, escape="\\") for name in columns]

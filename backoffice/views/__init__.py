@@ -311,6 +311,9 @@ def init_admin(app: Flask) -> Admin:
         index_view=HomeView(name=_l("Dashboard"), url="/admin", endpoint="admin"),
         theme=Bootstrap4Theme(base_template="admin/qq_base.html", fluid=True),
     )
+    from backoffice.views import menu_cache
+
+    menu_cache.init_app(app)  # the rendered menu, once per roles, language and page
     for entry in REGISTRY:
         admin.add_view(
             entry.view(

@@ -19,7 +19,7 @@ from flask import abort, flash, has_request_context, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
-from flask_babel import LazyString
+from flask_babel import LazyString, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import inspect as sa_inspect
@@ -36,6 +36,7 @@ from backoffice.services import audit
 from backoffice.services.audit import SealedError
 from backoffice.views.doors import GENERIC_DOORS, GovernedDoors, visible_filter
 from backoffice.views.exporting import ExportMixin
+from backoffice.views.fastrows import FastRowsMixin
 from backoffice.views.fields import (  # noqa: F401 - re-exported
     ChoiceQuerySelectField,
     ChoiceQuerySelectMultipleField,
@@ -71,7 +72,7 @@ ENDPOINT_ACTIONS = {
 }
 
 
-class SecuredModelView(GovernedDoors, ExportMixin, ModelView):
+class SecuredModelView(GovernedDoors, ExportMixin, FastRowsMixin, ModelView):
     """Base of every model view: permissions, scope, Chinese labels, money formatting."""
 
     resource: str | None = None
@@ -278,7 +279,16 @@ class SecuredModelView(GovernedDoors, ExportMixin, ModelView):
         return filters
 
     def _get_filter_groups(self):
-        groups = super()._get_filter_groups()
+        # Flask-Admin translates every filter's name, operation and options on each page (5 %
+        # of a list request); they depend on the language only: once per language (issue 13).
+        # Options from the database (units, companies) are set per request below.
+        cache = self.__dict__.setdefault("_qq_filter_groups", {})
+        locale = str(get_locale()) if has_request_context() else None
+        if locale not in cache:
+            cache[locale] = super()._get_filter_groups()
+        groups = cache[locale]
+        if groups is not None:
+            groups = type(groups)((k, [dict(i) for i in items]) for k, items in groups.items())
         if groups and has_request_context() and current_user.is_authenticated:
             for items in groups.values():
                 for item in items:

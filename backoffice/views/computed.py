@@ -28,6 +28,21 @@ def _rules() -> aging.DebtClassRules:
     return g.qq_debt_rules
 
 
+_built: dict[tuple, dict[str, Any]] = {}
+
+
+def built_once(key: tuple, build) -> dict[str, Any]:
+    """SQL expressions built once per process for ``key`` (e.g. today and the rules): they are
+    immutable, so every request of the day reuses them instead of building ~100 clauses anew
+    (8 % of a list request's CPU, issue 13). A few keys are kept: days and settings change."""
+    columns = _built.get(key)
+    if columns is None:
+        if len(_built) >= 16:
+            _built.clear()
+        columns = _built[key] = build()
+    return columns
+
+
 class ComputedColumnsMixin:
     """Adds SQL-computed values to the rows of a list (and its exports).
 

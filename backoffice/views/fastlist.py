@@ -11,18 +11,28 @@ both scan the table. ``FastListMixin`` instead
   Chinese
   company names start with a place (广州凯旋…), so people search by the distinctive middle.
   The customer table is small next to the ledger (thousands of rows, not millions), so that
-  scan costs little, and the matching rows are then found through the customer index.
+  scan costs little, and the matching rows are then found through the customer index;
+- builds the page's ids statement with ``views.listpage`` (issue 13): the pager's next and
+  previous links seek from the last or first row's position (keyset) instead of ``OFFSET``,
+  and a search is a union of one look-up per index, each giving (sort value, id), so the
+  matches are never fetched again by key to be sorted. Exports keep the single ``IN``
+  criterion (``_search_criterion``) over the whole ordered query.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
+from flask import has_request_context, request
 from sqlalchemy import and_, select, union
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased, joinedload
 
+from backoffice.extensions import db
+from backoffice.memo import recall, remember
 from backoffice.services import substring_search
+from backoffice.views import listpage
 
 MAX_CHAR = "\U0010ffff"
 #: Shorter terms match names by their start only ("广" alone would match half the ledger).
@@ -137,14 +147,112 @@ class FastListMixin:
         pk = sa_inspect(self.model).primary_key[0]
         return query.order_by(pk.desc() if sort_desc else pk), joins
 
-    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
-        count, query = super().get_list(
-            page, sort_column, sort_desc, search, filters, execute=False, page_size=page_size
-        )
-        if not execute:
-            return count, query
+    def _search_branches(self, term: str) -> list[Any]:
+        """The rows matching ``term`` as one criterion per index (``listpage``): the same
+        matches as ``_search_criterion``, each on the list's own rows."""
         pk = sa_inspect(self.model).primary_key[0]
-        ids = [row[0] for row in query.with_entities(pk).all()]
+        branches = []
+        for name in self.prefix_search_columns:
+            branches.append(prefix_match(getattr(self.model, name), term))
+        if self.substring_search_columns and len(term) >= substring_search.MIN_SUBSTRING:
+            branches += substring_search.substring_criteria(
+                self.model, self.substring_search_columns, term
+            )
+        else:
+            for name in self.substring_search_columns:
+                branches.append(prefix_match(getattr(self.model, name), term))
+        for name in self.contains_search_columns:
+            branches.append(name_match(getattr(self.model, name), term))
+        if self.customer_prefix_search:
+            from backoffice.models.customer import Customer
+
+            branches.append(
+                self.model.customer_id.in_(
+                    select(Customer.id).where(name_match(Customer.name, term))
+                )
+            )
+            branches.append(
+                self.model.customer_id.in_(select(Customer.id).where(Customer.erp_code == term))
+            )
+        return branches or [pk.is_(None)]
+
+    def _get_list_extra_args(self):
+        # The keyset position belongs to the pager's links only, not to sort or filter links.
+        args = super()._get_list_extra_args()
+        for name in (listpage.AFTER, listpage.BEFORE):
+            args.extra_args.pop(name, None)
+        return args
+
+    def _list_position(self, columns) -> tuple[list, bool] | None:
+        """(values, forward) of the pager's ``after`` / ``before`` link, if it fits the order."""
+        if columns is None or not has_request_context():
+            return None
+        for name, forward in ((listpage.AFTER, True), (listpage.BEFORE, False)):
+            values = listpage.parse_cursor(request.args.get(name), columns)
+            if values is not None:
+                return values, forward
+        return None
+
+    def keyset_links(self, page: int, data: list, page_size: int, pager_url) -> dict | None:
+        """The pager's previous and next links, each with the keyset position (``listpage``);
+        None when this list pages by number only (``order_columns`` found no plain order)."""
+        columns = recall(("qq_list_order", id(self)))
+        if columns is None:
+            return None
+        links: dict[str, str | None] = {"previous": None, "next": None}
+        if page > 0:
+            cursor = listpage.cursor_of(data[0], columns) if data else None
+            links["previous"] = pager_url(page - 1) + (
+                f"&{listpage.BEFORE}={quote(cursor, safe='')}" if cursor else ""
+            )
+        if data and len(data) == page_size:
+            cursor = listpage.cursor_of(data[-1], columns)
+            links["next"] = pager_url(page + 1) + (
+                f"&{listpage.AFTER}={quote(cursor, safe='')}" if cursor else ""
+            )
+        return links
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        if not execute:  # exports: the whole filtered, searched, ordered query
+            return super().get_list(
+                page, sort_column, sort_desc, search, filters, execute=False, page_size=page_size
+            )
+        terms = search.split() if search and self._search_supported else []
+        # By branch only where no COUNT(*) is shown: the count query keeps the IN criterion.
+        by_branch = bool(terms) and self._fast_search() and self.simple_list_pager
+        count, query = super().get_list(
+            page,
+            sort_column,
+            sort_desc,
+            None if by_branch else search,
+            filters,
+            execute=False,
+            page_size=page_size,
+        )
+        query = query.limit(None).offset(None)  # paged below, after the search
+        columns = listpage.order_columns(query, self.model)
+        remember(("qq_list_order", id(self)), columns)
+        branches = None
+        if by_branch and columns is None:  # an order the union cannot carry: one IN criterion
+            for term in terms:
+                query = query.filter(self._search_criterion(term))
+        elif by_branch:
+            for term in terms[1:]:
+                query = query.filter(self._search_criterion(term))
+            branches = self._search_branches(terms[0])
+        pk = sa_inspect(self.model).primary_key[0]
+        position = self._list_position(columns)
+        if columns is None:
+            query = self._apply_pagination(query, page, page_size)
+            ids = [row[0] for row in query.with_entities(pk).all()]
+        else:
+            size = self.page_size if page_size is None else page_size
+            stmt = listpage.ids_statement(
+                query, self.model, columns, branches, position, size, (page or 0) * (size or 0)
+            )
+            ids = list(db.session.execute(stmt).scalars())
+            if position is not None and not position[1]:
+                ids.reverse()
         if not ids:
             return count, []
         rows_query = self.get_query().filter(pk.in_(ids))

@@ -31,7 +31,7 @@ from backoffice.permissions import Action
 from backoffice.services import credit, ledger_rules
 from backoffice.services.amounts import read_amount
 from backoffice.views.base import SecuredModelView, deny
-from backoffice.views.computed import ComputedColumnsMixin
+from backoffice.views.computed import ComputedColumnsMixin, built_once
 from backoffice.views.customer_mail import CustomerMailPages
 from backoffice.views.fastlist import FastListMixin
 
@@ -150,7 +150,10 @@ class CustomerView(CustomerMailPages, FastListMixin, ComputedColumnsMixin, Secur
         days = g.get("qq_flag_days")
         if days is None:
             days = g.qq_flag_days = credit.flag_overdue_days(db.session)
-        return credit.customer_flag_columns(date.today(), days)
+        today = date.today()
+        return built_once(
+            ("customer", today, days), lambda: credit.customer_flag_columns(today, days)
+        )
 
     @expose("/credit/<int:id>/", methods=("GET", "POST"))
     def credit_view(self, id: int):

@@ -20,6 +20,7 @@ from backoffice.views.computed import (
     ComputedColumnsMixin,
     _label_formatter,
     _rules,
+    built_once,
 )
 from backoffice.views.fastlist import FastListMixin
 
@@ -106,11 +107,14 @@ class ReceivableView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
 
     def computed_columns(self) -> dict[str, Any]:
         """Aging as of today, selected by the page query itself (SPEC §3.1, Art.3)."""
-        cols = aging.aging_columns(date.today(), _rules())
-        return {
-            name: cols[name]
-            for name in ("days_overdue", "months_overdue", "aging_bucket", "debt_class", "penalty")
-        }
+        today, rules = date.today(), _rules()
+
+        def build() -> dict[str, Any]:
+            cols = aging.aging_columns(today, rules)
+            names = ("days_overdue", "months_overdue", "aging_bucket", "debt_class", "penalty")
+            return {name: cols[name] for name in names}
+
+        return built_once(("receivable", today, repr(rules)), build)
 
     def on_model_change(self, form, model, is_created):
         if not is_created:

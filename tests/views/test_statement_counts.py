@@ -97,6 +97,24 @@ def test_receivable_list_costs_three_statements_at_any_page_size(app, client, lo
     assert counts[20] == counts[100]
 
 
+def test_searches_and_next_pages_cost_three_statements(app, client, login_as, db):
+    """A search (its union of index look-ups) and a page opened by the pager's next link
+    (keyset) are one statement each, like a plain page: 3 in all, at 20 and 100 rows."""
+    customers = _ledger(receivables=120)
+    login_as("finance")
+    _get(app, client, db, "/admin/receivable/")
+    name = customers[0].name[2:6]
+    for size in (20, 100):
+        for query in (f"search={name}", "search=INV", "page=1"):
+            url = f"/admin/receivable/?page_size={size}&{query}"
+            page = _get(app, client, db, url)[0].get_data(as_text=True)
+            nxt = re.findall(r'class="page-link" href="([^"]*after=[^"]*)"', page)
+            for target in [url] + [n.replace("&amp;", "&") for n in nxt]:
+                response, statements = _get(app, client, db, target)
+                assert response.status_code == 200
+                assert len(statements) <= LIST_CEILING, (target, statements)
+
+
 @pytest.mark.parametrize("view", ["payment", "customer"])
 def test_payment_and_customer_lists_cost_three_statements(app, client, login_as, db, view):
     """The payments and customers lists cost at most 3 statements each."""

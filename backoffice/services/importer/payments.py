@@ -135,13 +135,17 @@ class PaymentRows:
             self.session.add(payment)
             to_allocate.append(payment)
         if to_allocate:
+            from backoffice.services.holds import lift_recovered_many
             from backoffice.services.payments import allocate  # sibling service (issue 3 item 3)
 
             self.wrote = True
             self.session.flush()
             for payment in to_allocate:  # in file order, so oldest-first stays deterministic
-                allocate(self.session, payment)
+                allocate(self.session, payment, lift_holds=False)
                 self.session.flush()
+            # Art.26(1): the holds of every customer paid in this chunk, in one look-up.
+            lift_recovered_many(self.session, (p.customer_id for p in to_allocate))
+            self.session.flush()
 
     def _new_customer_id(self, ckey: tuple[int, str]) -> int:
         """Create the file's new customer once per run (payments: few rows name one)."""
