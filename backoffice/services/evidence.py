@@ -30,6 +30,7 @@ from backoffice.models.evidence import DocumentType, EvidenceDocument
 from backoffice.models.writeoff import WriteOffApplication
 from backoffice.permissions import Action, can, scope_filter
 from backoffice.services import audit
+from backoffice.services.case_filing import retitle_documents_task
 from backoffice.services.content_scan import contains_nul, decodes_as, has_active_content
 from backoffice.services.storage import (
     Storage,
@@ -333,7 +334,7 @@ def upload(
                 mb=f"{exc.limit / 1024 / 1024:g}",
             )
         ) from exc
-    return _record(
+    doc = _record(
         session,
         backend,
         stored,
@@ -348,6 +349,14 @@ def upload(
         previous_version_id=previous.id if previous is not None else None,
         note=note,
     )
+    _documents_changed(session, doc)
+    return doc
+
+
+def _documents_changed(session: Session, doc: EvidenceDocument) -> None:
+    """Art.17: a case's documents task says what is still due after each upload or delete."""
+    if doc.case_id is not None:
+        retitle_documents_task(session, session.get(CollectionCase, doc.case_id))
 
 
 def _record(session: Session, backend: Storage, stored: Any, **fields: Any) -> EvidenceDocument:
@@ -465,6 +474,7 @@ def soft_delete(session: Session, doc: EvidenceDocument, user: Any) -> bool:
         return False
     doc.deleted_at = utcnow()
     doc.deleted_by_id = user.id
+    _documents_changed(session, doc)
     return True
 
 
