@@ -178,10 +178,14 @@ def test_two_legal_decisions_at_once_the_loser_gets_409(app, db, w, monkeypatch)
 
 def test_plan_form_checks_the_sum_and_instalments_are_never_typed(app, db, w):
     """A plan whose lines do not add up is refused (409, nothing stored); a sound one is
-    stored; the instalment's paid amount cannot be set through the generic edit (403)."""
+    stored; the auditor's plan is 403; the instalment's paid amount cannot be set through the
+    generic edit (403)."""
     page = page_of(w["case"])
     collector = client_for(app, w["collector"])
     bad = {"agreed_on": "2026-08-01", "total": "30000", "instalments": "2026-09-01 10000"}
+    sound = {**bad, "instalments": "2026-09-01 10000\n2026-10-01 20000"}
+    assert post(client_for(app, w["auditor"]), page + "/plan", sound, page).status_code == 403
+    assert count(db, RepaymentPlan) == 0
     r = post(collector, page + "/plan", bad, page)
     assert r.status_code == 409 and "add up to" in r.get_data(as_text=True)
     assert count(db, RepaymentPlan) == 0
