@@ -171,3 +171,34 @@ def test_with_nobody_to_send_to_sending_again_is_refused(app, db, ledger):
     response = admin.post(url, data={"csrf_token": token}, follow_redirects=True)
     assert "未发送" in response.get_data(as_text=True)
     assert db.session.query(ReportDispatch).filter_by(report_id=report.id).count() == 0
+
+
+def test_two_sendings_again_at_once_are_numbered_one_after_the_other(app, db, ledger):
+    """Two finance users click 重新发送 at the same moment (two processes): both sendings go
+    out and are recorded, as sendings 2 and 3, without a clash on the unique key."""
+    from backoffice.extensions import db as _db
+    from backoffice.services import report_dispatch
+
+    ledger["east"].contact_emails = "east-race@partA.example.com"
+    senders = [helpers.make_user("finance").id, helpers.make_user("finance").id]
+    db.session.commit()
+    run_period("2026-10", inline=True)
+    report_id = db.session.scalar(
+        select(MonthlyReport.id).where(MonthlyReport.sales_unit_id == ledger["east"].id)
+    )
+
+    def send(n: int, together) -> int:
+        report = _db.session.get(MonthlyReport, report_id)
+        together()
+        sent = report_dispatch.send_again(_db.session, report, senders[n])
+        _db.session.commit()
+        return sent[0].sending_no
+
+    assert sorted(helpers.race(app, send)) == [2, 3]
+    numbers = db.session.scalars(
+        select(ReportDispatch.sending_no).where(
+            ReportDispatch.report_id == report_id,
+            ReportDispatch.recipient == "east-race@partA.example.com",
+        )
+    ).all()
+    assert sorted(numbers) == [1, 2, 3]
