@@ -228,8 +228,18 @@ def _step_facts(session: Session, asset: Asset) -> list[Fact]:
     ]  # fmt: skip
 
 
+#: The column each step sets: the audit entry that first wrote it recorded the step.
+STEP_DATES = {
+    AssetStage.APPRAISED: "appraised_on",
+    AssetStage.PRESERVED: "preserved_on",
+    AssetStage.TITLE_TRANSFERRED: "title_transferred_on",
+    AssetStage.REALISED: "realised_on",
+}
+
+
 def _recorded(session: Session, assets: Sequence[Asset]) -> dict[tuple[str, str, str], AuditLog]:
-    """Per (table, asset id, stage reached): the audit entry that recorded the step."""
+    """Per (table, asset id, stage): the audit entry that first wrote the step's date (two
+    steps booked in one transaction share their entry)."""
     ids: dict[str, list[str]] = {}
     for asset in assets:
         ids.setdefault(asset.__tablename__, []).append(str(asset.id))
@@ -238,13 +248,14 @@ def _recorded(session: Session, assets: Sequence[Asset]) -> dict[tuple[str, str,
         entries = session.scalars(
             select(AuditLog)
             .where(AuditLog.entity == table, AuditLog.entity_id.in_(entity_ids))
-            .where(AuditLog.action == AuditAction.UPDATE.value)
+            .where(AuditLog.action.in_((AuditAction.CREATE.value, AuditAction.UPDATE.value)))
             .order_by(AuditLog.seq)
         )
         for entry in entries:
-            stage = (entry.after or {}).get("stage")
-            if stage:
-                found.setdefault((table, entry.entity_id, stage), entry)
+            after = entry.after or {}
+            for stage, column in STEP_DATES.items():
+                if after.get(column):
+                    found.setdefault((table, entry.entity_id, stage.value), entry)
     return found
 
 
@@ -276,7 +287,8 @@ def step_events(session: Session, assets: Sequence[Asset]) -> list[StepEvent]:
                     asset,
                     detail,
                     docs.get(doc) if doc is not None else None,
-                    (names.get(entry.actor_id) or entry.actor) if entry else None,
+                    # a command or job has no user: "the system", not its technical name
+                    (names.get(entry.actor_id) or gettext("The system")) if entry else None,
                     entry.at if entry else None,
                 )
             )
