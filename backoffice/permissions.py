@@ -35,6 +35,7 @@ class Action(StrEnum):
     CREDIT = "credit"
     CONFIRM = "confirm"
     LIFT = "lift"
+    SEND = "send"
 
 
 ALL = frozenset(R)
@@ -125,7 +126,8 @@ PERMISSIONS: dict[str, dict[Action, frozenset[R]]] = {
     "calendar_year": _rule(),
     "calendar_day": _rule(),
     "monthly_run": _rule(view=STAFF, create=NONE, edit=NONE, delete=NONE, run=FIN),
-    "monthly_report": _rule(create=NONE, edit=NONE, delete=NONE, download=READERS),
+    # Art.12: finance (or an admin) sends a unit's report again, recorded like the first time
+    "monthly_report": _rule(create=NONE, edit=NONE, delete=NONE, download=READERS, send=FIN),
     "confirmation_form": _rule(
         create=NONE,
         edit=NONE,

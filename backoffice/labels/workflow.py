@@ -30,6 +30,7 @@ WORKFLOW_LABELS: dict[str, Any] = {
     "recorded_at": _l("Recorded at"),
     "sent_at": _l("Sent at"),
     "sent_by": _l("Sent by"),
+    "sending_no": _l("Sending"),
     "split_at": _l("Split at"),
     "split_by": _l("Split by"),
     "submitted_by": _l("Submitted by"),

@@ -109,10 +109,11 @@ class DispatchChannel(LabeledEnum):
 
 class ReportDispatch(ScopedMixin, Base):
     """Art.12: one sending of a unit's monthly overdue report to one recipient: who sent it
-    (none = the monthly job), when, to whom and what (the report and its files)."""
+    (none = the monthly job), when, to whom and what (the report and its files). Sending 1 is
+    the one made with the report; finance's "send again" makes sending 2, 3…"""
 
     __tablename__ = "report_dispatch"
-    __table_args__ = (UniqueConstraint("report_id", "recipient"),)
+    __table_args__ = (UniqueConstraint("report_id", "recipient", "sending_no"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("monthly_report.id"), index=True)
@@ -125,6 +126,7 @@ class ReportDispatch(ScopedMixin, Base):
     attachments: Mapped[str] = mapped_column(String(300))
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    sending_no: Mapped[int] = mapped_column(default=1, server_default="1")
 
     report = relationship("MonthlyReport")
     sales_unit = relationship("SalesUnit")

@@ -17,8 +17,9 @@ from backoffice.models.case import (
     CollectionCase,
     DocumentRequirement,
 )
+from backoffice.models.case_rules import CaseSubmission
 from backoffice.models.evidence import DocumentType, EvidenceDocument
-from backoffice.models.notification import TaskKind
+from backoffice.models.notification import Task, TaskKind
 from backoffice.models.receivable import Receivable
 from backoffice.models.user import RoleName
 from backoffice.services import notify
@@ -45,11 +46,13 @@ def request_documents(session: Session, case: CollectionCase, on: date) -> None:
                 )
             )
     collectors = notify.users_with_role(session, RoleName.COLLECTOR, case.sales_unit_id)
+    session.flush()  # the checklist's rows, which the task's title counts
+    title = documents_task_title(session, case)
     for uid in collectors:
         notify.open_task(
             session,
             kind=TaskKind.SUBMIT_DOCUMENTS,
-            title=f"案件 {case.case_no} 请在 {case.documents_due} 前提交证据材料",
+            title=title,
             subject_type="collection_case",
             subject_id=case.id,
             assignee_id=uid,
@@ -58,6 +61,44 @@ def request_documents(session: Session, case: CollectionCase, on: date) -> None:
             company_id=case.company_id,
             sales_unit_id=case.sales_unit_id,
         )
+
+
+def documents_task_title(session: Session, case: CollectionCase) -> str:
+    """Art.17: what the collector still owes within the 5 working days — the checklist's
+    documents (how many are missing), the reasons and proposed measures, both, or nothing
+    more (the team starts work next). Read-only."""
+    missing = len(missing_documents(session, case))
+    submitted = session.scalar(
+        select(CaseSubmission.id).where(CaseSubmission.case_id == case.id).limit(1)
+    )
+    head = f"案件 {case.case_no} 请在 {case.documents_due} 前"
+    if missing and not submitted:
+        return f"{head}提交证据材料（尚缺 {missing} 项）及欠款原因、清收措施建议"
+    if missing:
+        return f"{head}补齐证据材料（尚缺 {missing} 项）；欠款原因及措施建议已提交"
+    if not submitted:
+        return f"{head}提交欠款原因及清收措施建议；证据材料已齐"
+    return f"案件 {case.case_no} 证据材料及欠款原因、措施建议均已提交，待清欠小组开始清收"
+
+
+def retitle_documents_task(session: Session, case: CollectionCase) -> None:
+    """Art.17: the open documents tasks of ``case`` say what is due now (after a submission
+    of reasons and measures, or a document uploaded or deleted). Idempotent; the caller
+    commits."""
+    tasks = session.scalars(
+        select(Task).where(
+            Task.kind == TaskKind.SUBMIT_DOCUMENTS,
+            Task.subject_type == "collection_case",
+            Task.subject_id == case.id,
+            Task.done_at.is_(None),
+        )
+    ).all()
+    if not tasks:
+        return
+    title = documents_task_title(session, case)[:200]
+    for task in tasks:
+        if task.title != title:
+            task.title = title
 
 
 def _file(session: Session, case: CollectionCase, on: date) -> None:

@@ -4,8 +4,8 @@ form, within the same 5 working days after the team's checklist (``case.document
 
 ``parse`` turns the page's values into a ``Proposal``; ``submit`` checks it against the case and
 records a ``CaseSubmission`` with its ``ProposedMeasure`` rows, marks it late when past the
-deadline, closes nothing (the documents task closes when work starts) and tells the case lead
-and the team leads. Raises ``SubmissionError`` with a message fit for the user.
+deadline, retitles the documents task to what is still due (it closes when work starts) and
+tells the case lead and the team leads. Raises ``SubmissionError`` with a message fit for the user.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from backoffice.models.case_rules import CaseSubmission, ProposedMeasure
 from backoffice.models.monthly import OverdueReason, ReasonClass
 from backoffice.models.user import RoleName
 from backoffice.services import audit, notify
+from backoffice.services.case_filing import retitle_documents_task
 
 #: The stages in which the team waits for (or works with) the collector's submission.
 OPEN_FOR_SUBMISSION = (CaseStatus.DOCUMENTS_REQUESTED, CaseStatus.IN_PROGRESS)
@@ -136,6 +137,8 @@ def submit(
         detail=f"Art.17 case {case.case_no}: {len(row.measures)} measure(s), "
         f"{'on time' if on_time else 'late'} (due {case.documents_due})",
     )
+    # the documents task now says what is still due (documents, or nothing more)
+    retitle_documents_task(session, case)
     readers = [case.lead_id, *notify.users_with_role(session, RoleName.TEAM_LEAD)]
     notify.notify(
         session,

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from sqlalchemy import case, func, literal, select, type_coerce
+from sqlalchemy import case, func, literal, or_, select, type_coerce
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
@@ -202,3 +203,35 @@ def overdue_total(principal: Decimal, charges: Charges, kinds: frozenset[ChargeK
     """Art.3: the overdue total is the principal outstanding plus the charges the setting
     includes (none by default)."""
     return principal + charges.included(kinds)
+
+
+def total_label(kinds: frozenset[ChargeKind]) -> str:
+    """Art.3: the overdue total's name on documents sent out, saying which charges it counts."""
+    if not kinds:
+        return "逾期合计（仅本金）"
+    counted = "＋".join(DOCUMENT_NAMES[k] for k in ChargeKind if k in kinds)
+    return f"逾期合计（本金＋{counted}）"
+
+
+def charge_expr(kind: ChargeKind, outstanding: Any, as_of: date) -> ColumnElement[Decimal]:
+    """SQL: the Art.3 charge ``kind`` on ``outstanding`` (a money expression, e.g. the balance
+    at a month's close) on ``as_of``, by the joined ``Contract``'s terms for it, rounded like
+    ``penalty``. The caller joins ``Contract`` and keeps the rows overdue on ``as_of`` with
+    something outstanding (the same conditions ``penalty`` checks)."""
+    kind_col, rate_col, fixed_col = (getattr(Contract, name) for name in TERMS[kind])
+    zero = type_coerce(literal(ZERO, Money()), Money())
+    term = case(
+        (
+            kind_col == PenaltyKind.DAILY_RATE,
+            func.coalesce(_DailyPenalty(outstanding, rate_col, days_overdue_expr(as_of)), zero),
+        ),
+        (kind_col == PenaltyKind.FIXED, func.coalesce(fixed_col, zero)),
+        else_=zero,
+    )
+    return type_coerce(term, Money())
+
+
+def has_terms_expr() -> ColumnElement[bool]:
+    """SQL: the joined ``Contract`` sets at least one Art.3 charge (``has_terms`` in SQL)."""
+    charged = (PenaltyKind.DAILY_RATE, PenaltyKind.FIXED)
+    return or_(*(getattr(Contract, TERMS[k][0]).in_(charged) for k in ChargeKind))

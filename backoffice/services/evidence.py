@@ -23,6 +23,7 @@ from backoffice.models.evidence import DocumentType, EvidenceDocument
 from backoffice.models.writeoff import WriteOffApplication
 from backoffice.permissions import Action, can, scope_filter
 from backoffice.services import audit
+from backoffice.services.case_filing import retitle_documents_task
 from backoffice.services.evidence_files import (  # noqa: F401 - re-exported
     ALLOWED_EXTENSIONS,
     CSV,
@@ -118,7 +119,7 @@ def upload(
                 mb=f"{exc.limit / 1024 / 1024:g}",
             )
         ) from exc
-    return _record(
+    doc = _record(
         session,
         backend,
         stored,
@@ -133,6 +134,14 @@ def upload(
         previous_version_id=previous.id if previous is not None else None,
         note=note,
     )
+    _documents_changed(session, doc)
+    return doc
+
+
+def _documents_changed(session: Session, doc: EvidenceDocument) -> None:
+    """Art.17: a case's documents task says what is still due after each upload or delete."""
+    if doc.case_id is not None:
+        retitle_documents_task(session, session.get(CollectionCase, doc.case_id))
 
 
 def _record(session: Session, backend: Storage, stored: Any, **fields: Any) -> EvidenceDocument:
@@ -250,6 +259,7 @@ def soft_delete(session: Session, doc: EvidenceDocument, user: Any) -> bool:
         return False
     doc.deleted_at = utcnow()
     doc.deleted_by_id = user.id
+    _documents_changed(session, doc)
     return True
 
 

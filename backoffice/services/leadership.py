@@ -19,6 +19,10 @@ Figures per sales unit and in total:
   the money arrived, the collection result of Art.29;
 - ``base``: the month's target (``Target``), ``achievement`` = overdue collected / base,
   ``excess`` = what exceeds the base;
+- ``interest``, ``penalty_interest``, ``damages``: the Art.3 charges at the closing on what was
+  overdue then, by each contract's terms (``services/charges.py``), shown apart from the
+  principal; ``overdue_total`` is ``overdue`` plus the charges the setting
+  ``overdue_total_charges`` includes (none by default), as on the unit's monthly report;
 - ``cost``: the collection costs charged to the unit in the month (Art.8, ``services/costs.py``)
   and ``cost_per_100``, that cost per ¥100 collected;
 - KPIs: overdue ratio = overdue / outstanding; collection rate = collected / (opening + billed);
@@ -49,6 +53,8 @@ from backoffice.models.assessment import ApprovalState
 from backoffice.models.base import Money
 from backoffice.models.org import SalesUnit
 from backoffice.models.receivable import (
+    ChargeKind,
+    Contract,
     Payment,
     PaymentAllocation,
     PaymentKind,
@@ -57,7 +63,7 @@ from backoffice.models.receivable import (
 )
 from backoffice.models.setting import Target
 from backoffice.permissions import scope_filter
-from backoffice.services import aging, costs, monthly
+from backoffice.services import aging, charges, costs, monthly
 from backoffice.services.aging import Bucket
 from backoffice.services.dashboard import money_sum
 
@@ -94,6 +100,21 @@ class Figures:
     overdue: Decimal = ZERO
     billed_dso: Decimal = ZERO
     cost: Decimal = ZERO
+    # Art.3: the charges at the closing, apart from the principal ``overdue``
+    interest: Decimal = ZERO
+    penalty_interest: Decimal = ZERO
+    damages: Decimal = ZERO
+    #: Art.3: the charges the overdue total counts (setting ``overdue_total_charges``)
+    included: frozenset[ChargeKind] = frozenset()
+
+    @property
+    def charges(self) -> charges.Charges:
+        return charges.Charges(self.interest, self.penalty_interest, self.damages)
+
+    @property
+    def overdue_total(self) -> Decimal:
+        """Art.3: the principal overdue plus the charges the setting includes."""
+        return charges.overdue_total(self.overdue, self.charges, self.included)
 
     @property
     def cost_per_100(self) -> Decimal | None:
@@ -137,6 +158,7 @@ class Figures:
             "overdue",
             "billed_dso",
             "cost",
+            *(kind.value for kind in ChargeKind),
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -149,6 +171,22 @@ class Report:
     units: list[Figures]
     total: Figures
     migration: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    included: frozenset[ChargeKind] = frozenset()
+
+    @property
+    def show_charges(self) -> bool:
+        """Art.3: whether any unit owes a charge, or the overdue total counts one."""
+        return self.total.charges.any or bool(self.included)
+
+    @property
+    def included_kinds(self) -> list[ChargeKind]:
+        """The charges the overdue total counts, in their usual order."""
+        return [kind for kind in ChargeKind if kind in self.included]
+
+    @property
+    def total_label(self) -> str:
+        """The overdue total's name on the PDF, saying which charges it counts."""
+        return charges.total_label(self.included)
 
     @property
     def start(self) -> date:
@@ -264,6 +302,31 @@ def _flows(session: Session, scope, opening: date, closing: date):
     return out
 
 
+def _charges(session: Session, scope, closing: date) -> dict[int | None, dict[str, Decimal]]:
+    """Art.3: per unit, interest, penalty interest and damages at the closing on the balance
+    then overdue, each by its contract's terms, in SQL; the same lines, balances and rounding
+    as the unit's monthly report (``monthly_report.with_charges``)."""
+    paid = monthly.paid_by(closing)
+    at_close = Receivable.amount - func.coalesce(paid.c.paid, 0) - Receivable.written_off_amount
+    kinds = list(ChargeKind)
+    rows = session.execute(
+        select(
+            Receivable.sales_unit_id,
+            *(money_sum(charges.charge_expr(kind, at_close, closing)) for kind in kinds),
+        )
+        .join(Contract, Contract.id == Receivable.contract_id)
+        .outerjoin(paid, paid.c.rid == Receivable.id)
+        .where(scope, charges.has_terms_expr(), Receivable.due_date < closing)
+        .where(or_(Receivable.issue_date.is_(None), Receivable.issue_date <= closing))
+        .where(Receivable.status != ReceivableStatus.WRITTEN_OFF, at_close > 0)
+        .group_by(Receivable.sales_unit_id)
+    ).all()
+    return {
+        unit_id: {kind.value: amount for kind, amount in zip(kinds, amounts, strict=True)}
+        for unit_id, *amounts in rows
+    }
+
+
 def _targets(session: Session, user: Any, period: str) -> dict[int | None, Decimal]:
     """The month's approved bases by unit (None: the whole team), within the user's company;
     members' own bases are the scorecard's (Art.27-28)."""
@@ -285,7 +348,9 @@ def build(session: Session, user: Any, period: str, today: date) -> Report:
     flows = _flows(session, scope, opening, closing)
     targets = _targets(session, user, period)
     charged = costs.by_unit(session, user, opening + timedelta(days=1), closing)
-    unit_ids = set(balances) | set(flows) | set(charged)
+    owed = _charges(session, scope, closing)
+    included = charges.included_charges(session)
+    unit_ids = set(balances) | set(flows) | set(charged) | set(owed)
     names = dict(
         session.execute(
             select(SalesUnit.id, SalesUnit.name).where(SalesUnit.id.in_(unit_ids - {None}))
@@ -294,17 +359,20 @@ def build(session: Session, user: Any, period: str, today: date) -> Report:
     units = []
     for unit_id in unit_ids:
         figures = Figures(
-            name=names.get(unit_id, "—"), base=targets.get(unit_id), cost=charged.get(unit_id, ZERO)
+            name=names.get(unit_id, "—"),
+            base=targets.get(unit_id),
+            cost=charged.get(unit_id, ZERO),
+            included=included,
         )
-        for source in (balances.get(unit_id, {}), flows.get(unit_id, {})):
+        for source in (balances.get(unit_id, {}), flows.get(unit_id, {}), owed.get(unit_id, {})):
             for key, value in source.items():
                 setattr(figures, key, getattr(figures, key) + value)
         units.append(figures)
     units.sort(key=lambda f: (-f.overdue, f.name))
-    total = Figures(name=str(_l("Total")))
+    total = Figures(name=str(_l("Total")), included=included)
     for figures in units:
         total.add(figures)
     unit_bases = [v for k, v in targets.items() if k is not None]
     # Art.29: the team's base if one is set for the month, else the units' bases added up
     total.base = targets.get(None) or (sum(unit_bases, ZERO) if unit_bases else None)
-    return Report(period, opening, closing, units, total, migration)
+    return Report(period, opening, closing, units, total, migration, included)

@@ -33,6 +33,7 @@ LEDGER_TABLES = frozenset({
     "receivable", "payment", "payment_allocation", "customer", "credit_event",
     "collection_case", "litigation", "writeoff_application", "sales_unit", "company",
     "setting", "target", "case_cost",
+    "contract",  # Art.3: its charge terms move the leadership report's charges
 })
 _MAX_ENTRIES = 512
 _cache: OrderedDict[tuple, Any] = OrderedDict()

@@ -49,13 +49,7 @@ class ReportTotals:
     @property
     def total_label(self) -> str:
         """The overdue total's name, saying which charges it counts."""
-        if not self.included:
-            return "逾期合计（仅本金）"
-        return (
-            "逾期合计（本金＋"
-            + "＋".join(charges.DOCUMENT_NAMES[k] for k in ChargeKind if k in self.included)
-            + "）"
-        )
+        return charges.total_label(self.included)
 
 
 def with_charges(session: Session, lines: list[Line], as_of: date) -> ReportTotals:

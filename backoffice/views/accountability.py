@@ -94,9 +94,6 @@ class AccountabilityFindingView(SecuredModelView):
     def _finding(self, finding_id: int) -> AccountabilityFinding:
         return self.get_one(str(finding_id))  # scoped: 404 outside the user's scope
 
-    def _back(self, finding: AccountabilityFinding, anchor: str = ""):
-        return redirect(url_for(".finding_view", finding_id=finding.id) + anchor, code=303)
-
     def _page(self, finding: AccountabilityFinding, status: int = 200):
         user = current_user
         open_ = finding.completed_at is None
@@ -156,13 +153,39 @@ class AccountabilityFindingView(SecuredModelView):
         ).all()
         return self.render("admin/accountability_mine.html", findings=rows)
 
+    def _act(
+        self,
+        finding: AccountabilityFinding,
+        change,
+        *,
+        refused: tuple[str, int | None, str],
+        done: str | None,
+        anchor: str = "",
+        status: int = 400,
+    ):
+        """Run ``change`` (a service call) and commit, then back to the finding's page with
+        ``done`` flashed. A refusal (``AccountabilityError``, or a record changed meanwhile)
+        rolls back, is audited as ``refused`` = (resource, entity id, operation), and shows
+        the page again with ``status``."""
+        finding_id = finding.id
+        try:
+            change()
+            db.session.commit()
+        except (accountability.AccountabilityError, StaleStateError) as exc:
+            _refused(*refused, exc)
+            return self._page(db.session.get(AccountabilityFinding, finding_id), status=status)
+        if done:
+            flash(done, "success")
+        return redirect(url_for(".finding_view", finding_id=finding_id) + anchor, code=303)
+
     @expose("/finding/<int:finding_id>/analysis", methods=("POST",))
     def analysis_view(self, finding_id: int):
         """The team saves (or completes) the analysis: responsibility, people, facts, evidence."""
         self._require(Action.EDIT)
         finding = self._finding(finding_id)
         form = request.form
-        try:
+
+        def change():
             if not accountability.is_team_member(current_user):
                 raise accountability.AccountabilityError(_("Only the collection team may do this."))
             accountability.record_finding(
@@ -175,12 +198,13 @@ class AccountabilityFindingView(SecuredModelView):
                 completed=form.get("completed") == "1",
                 user=current_user,
             )
-            db.session.commit()
-        except (accountability.AccountabilityError, StaleStateError) as exc:
-            _refused(RESOURCE, finding_id, "analysis", exc)
-            return self._page(db.session.get(AccountabilityFinding, finding_id), status=400)
-        flash(_("Accountability finding saved."), "success")
-        return self._back(finding)
+
+        return self._act(
+            finding,
+            change,
+            refused=(RESOURCE, finding_id, "analysis"),
+            done=_("Accountability finding saved."),
+        )
 
     @expose("/finding/<int:finding_id>/party", methods=("POST",))
     def party_view(self, finding_id: int):
@@ -188,8 +212,9 @@ class AccountabilityFindingView(SecuredModelView):
         self._require(Action.CREATE, "finding_party")
         finding = self._finding(finding_id)
         form = request.form
-        try:
-            accountability.name_party(
+        return self._act(
+            finding,
+            lambda: accountability.name_party(
                 db.session,
                 finding,
                 user_id=form.get("user_id", type=int),
@@ -197,13 +222,11 @@ class AccountabilityFindingView(SecuredModelView):
                 responsibility=form.get("responsibility"),
                 basis=form.get("basis"),
                 note=form.get("note"),
-            )
-            db.session.commit()
-        except (accountability.AccountabilityError, StaleStateError) as exc:
-            _refused("finding_party", finding_id, "name", exc)
-            return self._page(db.session.get(AccountabilityFinding, finding_id), status=400)
-        flash(_("Named on the finding."), "success")
-        return self._back(finding, "#parties")
+            ),
+            refused=("finding_party", finding_id, "name"),
+            done=_("Named on the finding."),
+            anchor="#parties",
+        )
 
     @expose("/finding/<int:finding_id>/party/<int:party_id>/remove", methods=("POST",))
     def remove_party_view(self, finding_id: int, party_id: int):
@@ -213,27 +236,28 @@ class AccountabilityFindingView(SecuredModelView):
         party = db.session.get(FindingParty, party_id)
         if party is None or party.finding_id != finding.id:
             abort(404)
-        try:
-            accountability.remove_party(db.session, finding, party)
-            db.session.commit()
-        except (accountability.AccountabilityError, StaleStateError) as exc:
-            _refused("finding_party", party_id, "remove", exc)
-            return self._page(db.session.get(AccountabilityFinding, finding_id), status=400)
-        return self._back(finding, "#parties")
+        return self._act(
+            finding,
+            lambda: accountability.remove_party(db.session, finding, party),
+            refused=("finding_party", party_id, "remove"),
+            done=None,
+            anchor="#parties",
+        )
 
     @expose("/finding/<int:finding_id>/confirm", methods=("POST",))
     def confirm_view(self, finding_id: int):
         """总裁办 confirms the completed finding (Art.18); the holds of Art.26 follow."""
         self._require(Action.CONFIRM)
         finding = self._finding(finding_id)
-        try:
-            accountability.confirm(db.session, finding, current_user, request.form.get("comment"))
-            db.session.commit()
-        except (accountability.AccountabilityError, StaleStateError) as exc:
-            _refused(RESOURCE, finding_id, "confirm", exc)
-            return self._page(db.session.get(AccountabilityFinding, finding_id), status=409)
-        flash(_("Finding confirmed."), "success")
-        return self._back(finding)
+        return self._act(
+            finding,
+            lambda: accountability.confirm(
+                db.session, finding, current_user, request.form.get("comment")
+            ),
+            refused=(RESOURCE, finding_id, "confirm"),
+            done=_("Finding confirmed."),
+            status=409,
+        )
 
     @expose("/finding/<int:finding_id>/measure", methods=("POST",))
     def measure_view(self, finding_id: int):
@@ -241,7 +265,8 @@ class AccountabilityFindingView(SecuredModelView):
         self._require(Action.CREATE, "sanction")
         finding = self._finding(finding_id)
         form = request.form
-        try:
+
+        def change():
             due_raw = (form.get("due_on") or "").strip()
             try:
                 due_on = date.fromisoformat(due_raw) if due_raw else None
@@ -261,55 +286,59 @@ class AccountabilityFindingView(SecuredModelView):
                 amount=amount,
                 today=_today(),
             )
-            db.session.commit()
-        except (accountability.AccountabilityError, StaleStateError) as exc:
-            _refused("sanction", None, "recommend", exc)
-            return self._page(db.session.get(AccountabilityFinding, finding_id), status=400)
-        flash(_("Measure recommended to the leadership."), "success")
-        return self._back(finding, "#measures")
 
-    def _sanction(self, finding: AccountabilityFinding, sanction_id: int) -> Sanction:
+        return self._act(
+            finding,
+            change,
+            refused=("sanction", None, "recommend"),
+            done=_("Measure recommended to the leadership."),
+            anchor="#measures",
+        )
+
+    def _sanction(
+        self, action: Action, finding_id: int, sanction_id: int
+    ) -> tuple[AccountabilityFinding, Sanction]:
+        """The finding and its measure, if the user may ``action`` measures (403 if not, 404
+        for a measure of another finding or outside the user's scope)."""
+        self._require(action, "sanction")
+        finding = self._finding(finding_id)
         sanction = db.session.get(Sanction, sanction_id)
         if sanction is None or sanction.finding_id != finding.id:
             abort(404)
-        return sanction
+        return finding, sanction
 
     @expose("/finding/<int:finding_id>/measure/<int:sanction_id>/decide", methods=("POST",))
     def decide_view(self, finding_id: int, sanction_id: int):
         """The leadership approves or rejects a recommended measure (decision date: today)."""
-        self._require(Action.APPROVE, "sanction")
-        finding = self._finding(finding_id)
-        sanction = self._sanction(finding, sanction_id)
-        try:
-            sanctions.decide(
+        finding, sanction = self._sanction(Action.APPROVE, finding_id, sanction_id)
+        return self._act(
+            finding,
+            lambda: sanctions.decide(
                 db.session,
                 sanction,
                 current_user,
                 approve=request.form.get("decision") == "approve",
                 comment=request.form.get("comment"),
                 on=_today(),
-            )
-            db.session.commit()
-        except (accountability.AccountabilityError, StaleStateError) as exc:
-            _refused("sanction", sanction_id, "decide", exc)
-            return self._page(db.session.get(AccountabilityFinding, finding_id), status=409)
-        flash(_("Decision recorded."), "success")
-        return self._back(finding, "#measures")
+            ),
+            refused=("sanction", sanction_id, "decide"),
+            done=_("Decision recorded."),
+            anchor="#measures",
+            status=409,
+        )
 
     @expose("/finding/<int:finding_id>/measure/<int:sanction_id>/lift", methods=("POST",))
     def lift_view(self, finding_id: int, sanction_id: int):
         """The leadership lifts a measure in force, with a reason."""
-        self._require(Action.LIFT, "sanction")
-        finding = self._finding(finding_id)
-        sanction = self._sanction(finding, sanction_id)
-        try:
-            sanctions.lift(db.session, sanction, current_user, request.form.get("reason"))
-            db.session.commit()
-        except (accountability.AccountabilityError, StaleStateError) as exc:
-            _refused("sanction", sanction_id, "lift", exc)
-            return self._page(db.session.get(AccountabilityFinding, finding_id), status=409)
-        flash(_("Measure lifted."), "success")
-        return self._back(finding, "#measures")
+        finding, sanction = self._sanction(Action.LIFT, finding_id, sanction_id)
+        return self._act(
+            finding,
+            lambda: sanctions.lift(db.session, sanction, current_user, request.form.get("reason")),
+            refused=("sanction", sanction_id, "lift"),
+            done=_("Measure lifted."),
+            anchor="#measures",
+            status=409,
+        )
 
 
 class FindingPartyView(SecuredModelView):

@@ -56,9 +56,9 @@ from backoffice.models.evidence import DocumentType, EvidenceDocument
 from backoffice.models.receivable import Receivable
 from backoffice.models.user import User
 from backoffice.permissions import Action, can, scope_filter
-from backoffice.services import audit, cases, repayment
+from backoffice.services import assets, audit, cases, repayment
 from backoffice.services.audit import SealedError
-from backoffice.services.formatting import format_money
+from backoffice.services.formatting import format_money, local_datetime
 from backoffice.services.transitions import StaleStateError
 from backoffice.views.base import deny
 
@@ -96,6 +96,7 @@ class Event:
     kind: str
     text: str
     css: str = ""
+    note: str = ""  # who recorded it and when (Beijing time), where the trail says
 
 
 def _as_date(value: date | datetime | None) -> date | None:
@@ -257,8 +258,8 @@ class CaseFilePages:
                 .order_by(User.display_name)
                 .limit(300)
             ).all()
-        timeline = self._timeline(case, actions, promises, plans, late, in_kind, litigations,
-                                  costs, documents)  # fmt: skip
+        timeline = self._timeline(case, actions, promises, plans, late, [*collaterals, *in_kind],
+                                  litigations, costs, documents)  # fmt: skip
         return (
             self.render(
                 "admin/case_file.html",
@@ -302,15 +303,15 @@ class CaseFilePages:
         )
 
     def _timeline(
-        self, case, actions, promises, plans, late, in_kind, litigations, costs, documents
+        self, case, actions, promises, plans, late, held, litigations, costs, documents
     ) -> list[Event]:
         """Every dated event of the case, oldest first."""
         ev: list[Event] = []
 
-        def add(on, kind, text, css=""):
+        def add(on, kind, text, css="", note=""):
             on = _as_date(on)
             if on is not None:
-                ev.append(Event(on, str(kind), str(text), css))
+                ev.append(Event(on, str(kind), str(text), css, str(note)))
 
         if case.applied_at:
             add(case.applied_at, _("Application"), case.application_reason or "")
@@ -352,14 +353,19 @@ class CaseFilePages:
                     f"{format_money(i.amount)} / {format_money(i.paid_amount)}",
                     "text-danger" if i.id in late else "",
                 )
-        for pik in in_kind:
-            add(
-                pik.appraised_on, _("Appraisal"), f"{pik.asset} {format_money(pik.appraisal_value)}"
-            )
-            add(pik.preserved_on, _("Preservation"), f"{pik.asset} {pik.preservation or ''}")
-            add(pik.title_transferred_on, _("Transfer of title"), pik.asset)
-            add(pik.realised_on, _("Value realised"),
-                f"{pik.asset} {format_money(pik.realised_value)}")  # fmt: skip
+        # Art.23 (2)(3): collateral and payment in kind, step by step, with who recorded each
+        for step in assets.step_events(db.session, held):
+            text = " ".join(x for x in (step.what, step.detail) if x)
+            if step.document is not None:
+                text += _("; document: %(name)s", name=step.document.original_name)
+            note = ""
+            if step.recorded_at is not None:
+                note = _(
+                    "Recorded by %(who)s at %(at)s (Beijing time)",
+                    who=step.recorded_by,
+                    at=local_datetime(step.recorded_at),
+                )
+            add(step.on, step.name, text, note=note)
         for lit in litigations:
             add(lit.proposed_on, _("Lawsuit proposed"), f"{lit.court} {lit.claim or ''}")
             add(lit.decided_at, lit.status.label if lit.status.value == "rejected"

@@ -113,6 +113,7 @@ class ReportDispatchView(SecuredModelView):
         "period",
         "sales_unit",
         "sent_at",
+        "sending_no",
         "sent_by",
         "channel",
         "recipient",

@@ -60,6 +60,7 @@ class MonthlyReportView(ReportDownloads, SecuredModelView):
         "damages_total",
         "created_at",
         "files",
+        "send_again",
     )
     column_filters = ("period", "sales_unit")
     column_default_sort = ("period", True)

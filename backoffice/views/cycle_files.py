@@ -1,23 +1,29 @@
 """Downloads of the monthly cycle's generated files (Art.12): the unit report (逾期账款报表,
 PDF and XLSX) and the customer statement (对账单, PDF), and ``send_stored`` which serves any
 stored file as an audited attachment. Moved out of ``views/confirmation.py`` unchanged.
+
+Art.12: finance or an admin sends a unit's report again (重新发送) from its row; the service
+(``report_dispatch.send_again``) records the sending like the first one.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, url_for
+from flask import abort, flash, redirect, url_for
 from flask_admin import expose
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from backoffice.extensions import db
 from backoffice.models.audit import AuditAction
 from backoffice.permissions import Action, can
-from backoffice.services import audit
+from backoffice.services import audit, report_dispatch
 from backoffice.services.storage import StorageError, get_storage
+from backoffice.services.transitions import StaleStateError
 from backoffice.views.base import attachment, deny
 
 PDF = "application/pdf"
@@ -67,15 +73,53 @@ def _download_links(endpoint: str, kinds: tuple[str, ...], resource: str):
     return formatter
 
 
+def _send_again_button(view, context, model, name) -> Markup:
+    """Art.12: the 重新发送 button, for those who may send the report."""
+    if not can(current_user, "monthly_report", Action.SEND):
+        return Markup("")
+    return Markup(
+        '<form method="post" action="{}" class="d-inline">'
+        '<input type="hidden" name="csrf_token" value="{}">'
+        '<button type="submit" class="btn btn-sm btn-outline-primary">{}</button></form>'
+    ).format(url_for(".send_again_view", row_id=model.id), generate_csrf(), _("Send again"))
+
+
 class ReportDownloads:
-    """PDF and XLSX of a unit's monthly overdue report (逾期账款报表)."""
+    """PDF and XLSX of a unit's monthly overdue report (逾期账款报表), and sending it again."""
 
     column_formatters = {
-        "files": _download_links(".download_view", ("pdf", "xlsx"), "monthly_report")
+        "files": _download_links(".download_view", ("pdf", "xlsx"), "monthly_report"),
+        "send_again": _send_again_button,
     }
     column_formatters_detail = column_formatters
-    column_labels = {"files": _l("Files")}
-    column_export_exclude_list = ("files",)  # download buttons: nothing to put in a file
+    column_labels = {"files": _l("Files"), "send_again": _l("Send again")}
+    # buttons: nothing to put in a file
+    column_export_exclude_list = ("files", "send_again")
+
+    @expose("/send-again/<int:row_id>", methods=("POST",))
+    def send_again_view(self, row_id: int):
+        """Art.12: send the unit's report once more to its contacts and finance, recorded."""
+        if not can(current_user, "monthly_report", Action.SEND):
+            return deny("monthly_report", Action.SEND)
+        report = self.get_one(str(row_id))
+        if report is None:
+            abort(404)
+        try:
+            sent = report_dispatch.send_again(db.session, report, current_user.id)
+            db.session.commit()
+        except (report_dispatch.DispatchError, StaleStateError) as exc:
+            db.session.rollback()
+            flash(_("Not sent: %(reason)s", reason=str(exc)), "error")
+        else:
+            flash(
+                _(
+                    "Sent again (sending %(no)s) to %(n)s recipients.",
+                    no=sent[0].sending_no,
+                    n=len(sent),
+                ),
+                "success",
+            )
+        return redirect(url_for(".index_view"), code=303)
 
     @expose("/download/<int:row_id>/<kind>")
     def download_view(self, row_id: int, kind: str):

@@ -17,6 +17,7 @@ from backoffice.extensions import db
 from backoffice.models.audit import AuditAction
 from backoffice.models.base import local_today
 from backoffice.models.org import Company
+from backoffice.models.receivable import ChargeKind
 from backoffice.permissions import Action, can
 from backoffice.services import audit, leadership
 from backoffice.services.dashboard import scope_key
@@ -25,8 +26,13 @@ from backoffice.services.pdf import PdfError, render_pdf
 from backoffice.views.base import attachment, deny
 
 RESOURCE = "leadership_report"
-# How the page and the PDF lay out the aging migration (rows: bucket at the start).
-MIGRATION = {"rows": leadership.MIGRATION_ROWS, "columns": leadership.MIGRATION_COLUMNS}
+# How the page and the PDF lay out the aging migration (rows: bucket at the start) and
+# the Art.3 charges (their columns, in their usual order).
+LAYOUT = {
+    "rows": leadership.MIGRATION_ROWS,
+    "columns": leadership.MIGRATION_COLUMNS,
+    "charge_kinds": list(ChargeKind),
+}
 
 
 today = local_today
@@ -67,7 +73,7 @@ class LeadershipView(BaseView):
             report=report,
             period=period,
             labels=leadership.LABELS,
-            **MIGRATION,
+            **LAYOUT,
         ), (200 if report else 400)
 
     @expose("/<period>.pdf")
@@ -86,7 +92,7 @@ class LeadershipView(BaseView):
             else db.session.scalar(select(Company).order_by(Company.id).limit(1))
         )
         try:
-            data = render_pdf("leadership_report.html", company=company, report=report, **MIGRATION)
+            data = render_pdf("leadership_report.html", company=company, report=report, **LAYOUT)
         except PdfError as exc:
             return _("The PDF could not be made: %(error)s", error=exc), 500
         name = f"清欠工作月报-{report.period}.pdf"

@@ -397,6 +397,19 @@ def test_asset_steps_in_order_with_documents_and_value_booked_as_a_payment(w, db
     r1, r2 = w["receivables"]
     assert (r1.outstanding, r2.outstanding) == (D("0"), D("15000"))
     assert cases.open_balance(db.session, case) == D("15000")
+    # the case's timeline: four steps, dated when they took place, all booked in the one
+    # transaction above, so all recorded by its audit entry, by the system (no user)
+    with force_locale("en"):
+        steps = assets.step_events(db.session, [asset])
+        assert [(e.on, e.name, e.recorded_by) for e in steps] == [
+            (date(2026, 8, 3), "Appraisal", "The system"),
+            (date(2026, 8, 5), "Preservation", "The system"),
+            (date(2026, 8, 10), "Transfer of title", "The system"),
+            (date(2026, 8, 20), "Value realised and booked", "The system"),
+        ]
+        assert steps[0].document.id == doc.id and steps[3].document is None
+        assert f"booked as payment {payment.payment_no}" in steps[3].detail
+    assert len({e.recorded_at for e in steps}) == 1 and steps[0].recorded_at is not None
 
 
 def test_value_realised_on_a_written_off_debt_is_a_recovery(w, db):

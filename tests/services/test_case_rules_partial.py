@@ -2,6 +2,7 @@
 records the consequence for the unit and the handler; Art.17: reasons and proposed measures
 are submitted in structured form within the same 5 working days."""
 
+import io
 from datetime import date
 from decimal import Decimal
 
@@ -24,6 +25,7 @@ from backoffice.services import cases, large_debts
 from backoffice.services.calendar import load_year
 from backoffice.services.reference import ensure_reference_data
 from tests import helpers
+from tests.services.test_evidence import PDF
 from tests.services.test_report_dispatch import client_as
 
 
@@ -164,6 +166,69 @@ def test_reasons_and_measures_on_time_and_late(db, world, requested):
         db.session, requested, proposal(db), world["collector"].id, date(2026, 8, 11)
     )
     assert not late.on_time
+
+
+def test_the_documents_task_says_what_is_due_now(db, world, requested):
+    """Art.17: the collector's task first asks for the documents and the reasons; once the
+    reasons and measures are in, only for the documents still missing; with every document
+    in, for nothing more. A deleted document is asked for again."""
+    from backoffice.models.notification import Task, TaskKind
+    from backoffice.services import evidence
+
+    def title():
+        return db.session.scalar(
+            select(Task.title).where(
+                Task.kind == TaskKind.SUBMIT_DOCUMENTS, Task.assignee_id == world["collector"].id
+            )
+        )
+
+    def upload(doc_type, user=world["collector"]):
+        return evidence.upload(
+            db.session,
+            case_id=requested.id,
+            doc_type=doc_type,
+            filename=f"{doc_type}.pdf",
+            stream=io.BytesIO(PDF),
+            user=user,
+        )
+
+    head = f"案件 {requested.case_no} 请在 2026-08-10 前"
+    assert title() == f"{head}提交证据材料（尚缺 5 项）及欠款原因、清收措施建议"
+    subs.submit(db.session, requested, proposal(db), world["collector"].id, date(2026, 8, 5))
+    db.session.commit()
+    assert title() == f"{head}补齐证据材料（尚缺 5 项）；欠款原因及措施建议已提交"
+    docs = [upload(t) for t in ("contract", "delivery_note", "reconciliation", "invoice")]
+    db.session.commit()
+    assert title() == f"{head}补齐证据材料（尚缺 1 项）；欠款原因及措施建议已提交"
+    upload("correspondence")
+    db.session.commit()
+    done = "证据材料及欠款原因、措施建议均已提交，待清欠小组开始清收"
+    assert title() == f"案件 {requested.case_no} {done}"
+    evidence.soft_delete(db.session, docs[0], helpers.make_user("legal"))
+    db.session.commit()
+    assert title() == f"{head}补齐证据材料（尚缺 1 项）；欠款原因及措施建议已提交"
+
+
+def test_with_the_documents_in_the_task_asks_for_the_reasons(db, world):
+    """Art.17: every document in but no reasons yet: the task asks for the reasons."""
+    from backoffice.models.notification import Task, TaskKind
+    from backoffice.services import evidence
+
+    case = helpers.make_case(helpers.make_customer(world["unit"]), status=CaseStatus.FILED)
+    cases.request_documents(db.session, case, date(2026, 8, 3))
+    for doc_type in ("contract", "delivery_note", "reconciliation", "invoice", "correspondence"):
+        evidence.upload(
+            db.session,
+            case_id=case.id,
+            doc_type=doc_type,
+            filename="凭证.pdf",
+            stream=io.BytesIO(PDF),
+            user=world["collector"],
+        )
+    db.session.commit()
+    task = db.session.scalar(select(Task).where(Task.kind == TaskKind.SUBMIT_DOCUMENTS))
+    due = "请在 2026-08-10 前提交欠款原因及清收措施建议；证据材料已齐"
+    assert task.title == f"案件 {case.case_no} {due}"
 
 
 def test_a_submission_is_checked(db, world, requested):

@@ -140,3 +140,28 @@ def test_without_terms_the_report_looks_as_before(db, ledger, tmp_path):
     )
     text = _pdf_text(report.pdf_key, tmp_path)
     assert "违约金" not in text and "100,000.00" in text
+
+
+def test_the_leadership_report_agrees_with_the_units_monthly_report(db, ledger):
+    """Art.3: for the month whose end is the monthly report's close, the leadership report
+    gives each unit the same interest, penalty interest and damages (computed in SQL there,
+    line by line in Python here), and the same overdue total under the setting."""
+    from backoffice.services import leadership
+    from tests import helpers
+
+    _charged(db, ledger)
+    db.session.add(Setting(key=charges.CHARGES_SETTING, value={"penalty_interest": True}))
+    db.session.commit()
+    run_period("2026-10", inline=True)
+    reports = db.session.scalars(select(MonthlyReport)).all()
+    (as_of,) = {r.as_of for r in reports}
+    period = f"{as_of:%Y-%m}"
+    board = leadership.build(db.session, helpers.make_user("finance"), period, date(2026, 11, 30))
+    by_unit = {u.name: u for u in board.units}
+    for report in reports:
+        unit = by_unit[report.sales_unit.name]
+        assert unit.charges == charges.Charges(
+            report.interest_total, report.penalty_interest_total, report.damages_total
+        ), report.sales_unit.name
+        assert unit.overdue_total == report.total_overdue, report.sales_unit.name
+    assert by_unit["华北事业部"].penalty_interest == D("1000.00")

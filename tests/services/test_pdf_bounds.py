@@ -217,14 +217,21 @@ def leadership_report():
                    collected=Decimal("1234567890.12"), outstanding=Decimal("1234567890.12"),
                    overdue=Decimal("1234567890.12"), overdue_ratio=Decimal("0.5"),
                    collection_rate=Decimal("0.5"), dso=123, cost=Decimal("1234567890.12"),
-                   cost_per_100=Decimal("12345.67"))
+                   cost_per_100=Decimal("12345.67"),
+                   # Art.3: the charges apart, and an overdue total that counts two of them
+                   charges=charges.Charges(*[Decimal("123456789.01")] * 3),
+                   overdue_total=Decimal("1481481468.14"))
     units = [NS(name=LONG_NAME, **figures) for _ in range(2)]
+    included = frozenset({ChargeKind.INTEREST, ChargeKind.DAMAGES})
     migration = {r: {c: Decimal("1234567890.12") for c in leadership.MIGRATION_COLUMNS}
                  for r in leadership.MIGRATION_ROWS}
     report = NS(period="2026-10", start=date(2026, 10, 1), closing=date(2026, 10, 31),
-                units=units, total=NS(name="合计", **figures), migration=migration)
+                units=units, total=NS(name="合计", **figures), migration=migration,
+                included=included, included_kinds=[k for k in ChargeKind if k in included],
+                total_label=charges.total_label(included))
     return render_pdf("leadership_report.html", company=_company(), report=report,
-                      rows=leadership.MIGRATION_ROWS, columns=leadership.MIGRATION_COLUMNS)
+                      rows=leadership.MIGRATION_ROWS, columns=leadership.MIGRATION_COLUMNS,
+                      charge_kinds=list(ChargeKind))
 
 
 def scorecard():
@@ -284,7 +291,10 @@ KINDS = {
     "writeoff_application": (writeoff_application, "writeoff_application.html",
                              {LONG_TEXT: 4, "JZ-2026-11-000123456789": 1}),
     "case_summary": (case_summary, "case_summary.html", {LONG_TEXT: 1, SHA: 5}),
-    "leadership_report": (leadership_report, "leadership_report.html", {LONG_NAME: 5}),
+    "leadership_report": (
+        leadership_report, "leadership_report.html",
+        {LONG_NAME: 7, "123,456,789.01": 18, "逾期合计（本金＋利息＋违约金）": 1},
+    ),
     "scorecard": (scorecard, "scorecard.html", {LONG_TEXT: 1, LONG_NAME: 5}),
     "demo_document": (demo_document, "demo_document.html", {LONG_TEXT: 1}),
     "balance_letter": (balance_letter, "balance_confirmation_letter.html",

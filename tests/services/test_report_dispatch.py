@@ -83,3 +83,122 @@ def test_finance_sees_the_sendings_and_a_collector_is_refused(app, db, ledger):
     assert "east-ar@partA.example.com" in page
     collector = client_as(app, "collector", units=[ledger["east"]])
     assert collector.get("/admin/report_dispatch/").status_code == 403
+
+
+def test_finance_sends_a_report_again_recorded_like_the_first_time(app, db, ledger):
+    """重新发送: finance sends the unit's report once more from its row; every recipient gets
+    it again (the contacts as they are now), each sending recorded as sending 2 by finance;
+    the first sending's records stay."""
+    north = ledger["north"]
+    north.contact_emails = "north-again@partA.example.com"
+    finance = helpers.make_user("finance", display_name="财务专员甲")
+    db.session.commit()
+    run_period("2026-10", inline=True)
+    report = db.session.scalar(select(MonthlyReport).where(MonthlyReport.sales_unit_id == north.id))
+    north.contact_emails = "north-again@partA.example.com, north-new@partA.example.com"
+    db.session.commit()
+
+    sender = helpers.make_user("finance", display_name="财务专员乙")
+    client = app.test_client()
+    helpers.login(client, sender.username)
+    listing = client.get("/admin/monthly_report/").get_data(as_text=True)
+    url = f"/admin/monthly_report/send-again/{report.id}"
+    assert url in listing and "重新发送" in listing
+    response = client.post(
+        url, data={"csrf_token": helpers.csrf_token(client, "/admin/monthly_report/")}
+    )
+    assert response.status_code == 303
+    rows = db.session.scalars(
+        select(ReportDispatch)
+        .where(ReportDispatch.report_id == report.id)
+        .order_by(ReportDispatch.sending_no, ReportDispatch.id)
+    ).all()
+    first = [(r.sending_no, r.recipient, r.sent_by_id) for r in rows if r.sending_no == 1]
+    second = {(r.recipient, r.sent_by_id, r.channel) for r in rows if r.sending_no == 2}
+    assert first == [
+        (1, "north-again@partA.example.com", None),
+        (1, f"财务专员甲（{finance.username}）", None),
+    ]
+    assert second == {
+        ("north-again@partA.example.com", sender.id, DispatchChannel.EMAIL),
+        ("north-new@partA.example.com", sender.id, DispatchChannel.EMAIL),
+        (f"财务专员甲（{finance.username}）", sender.id, DispatchChannel.INBOX),
+        (f"财务专员乙（{sender.username}）", sender.id, DispatchChannel.INBOX),
+    }
+    mails = mails_to(app, "north-again@partA.example.com")
+    assert len(mails) == 2 and "第 2 次发送" in mails[1]["Subject"]
+    assert len(list(mails[1].iter_attachments())) == 2
+    inbox = db.session.scalars(select(Notification).where(Notification.user_id == finance.id))
+    assert sum(north.name in n.title for n in inbox) == 2  # once more in finance's inbox
+    register = client.get("/admin/report_dispatch/").get_data(as_text=True)
+    assert "财务专员乙" in register and "north-new@partA.example.com" in register
+
+
+def test_only_finance_and_admins_may_send_again(app, db, ledger):
+    """A collector, the team lead or an auditor gets 403 and nothing is sent or recorded; they
+    see no 重新发送 button. An admin may."""
+    ledger["east"].contact_emails = "east-again@partA.example.com"
+    db.session.commit()
+    run_period("2026-10", inline=True)
+    report = db.session.scalar(
+        select(MonthlyReport).where(MonthlyReport.sales_unit_id == ledger["east"].id)
+    )
+    url = f"/admin/monthly_report/send-again/{report.id}"
+    before = db.session.query(ReportDispatch).count()
+    for role, units in (("collector", [ledger["east"]]), ("team_lead", []), ("auditor", [])):
+        client = client_as(app, role, units=units)
+        listing = client.get("/admin/monthly_report/").get_data(as_text=True)
+        assert url not in listing, role
+        token = helpers.csrf_token(client, "/admin/monthly_report/")
+        assert client.post(url, data={"csrf_token": token}).status_code == 403, role
+    assert db.session.query(ReportDispatch).count() == before
+    assert len(mails_to(app, "east-again@partA.example.com")) == 1
+    admin = client_as(app, "admin")
+    token = helpers.csrf_token(admin, "/admin/monthly_report/")
+    assert admin.post(url, data={"csrf_token": token}).status_code == 303
+    assert len(mails_to(app, "east-again@partA.example.com")) == 2
+
+
+def test_with_nobody_to_send_to_sending_again_is_refused(app, db, ledger):
+    """No contact and no finance user: the page says so and records nothing."""
+    run_period("2026-10", inline=True)
+    report = db.session.scalar(
+        select(MonthlyReport).where(MonthlyReport.sales_unit_id == ledger["east"].id)
+    )
+    admin = client_as(app, "admin")
+    token = helpers.csrf_token(admin, "/admin/monthly_report/")
+    url = f"/admin/monthly_report/send-again/{report.id}"
+    response = admin.post(url, data={"csrf_token": token}, follow_redirects=True)
+    assert "未发送" in response.get_data(as_text=True)
+    assert db.session.query(ReportDispatch).filter_by(report_id=report.id).count() == 0
+
+
+def test_two_sendings_again_at_once_are_numbered_one_after_the_other(app, db, ledger):
+    """Two finance users click 重新发送 at the same moment (two processes): both sendings go
+    out and are recorded, as sendings 2 and 3, without a clash on the unique key."""
+    from backoffice.extensions import db as _db
+    from backoffice.services import report_dispatch
+
+    ledger["east"].contact_emails = "east-race@partA.example.com"
+    senders = [helpers.make_user("finance").id, helpers.make_user("finance").id]
+    db.session.commit()
+    run_period("2026-10", inline=True)
+    report_id = db.session.scalar(
+        select(MonthlyReport.id).where(MonthlyReport.sales_unit_id == ledger["east"].id)
+    )
+
+    def send(n: int, together) -> int:
+        report = _db.session.get(MonthlyReport, report_id)
+        together()
+        sent = report_dispatch.send_again(_db.session, report, senders[n])
+        _db.session.commit()
+        return sent[0].sending_no
+
+    assert sorted(helpers.race(app, send)) == [2, 3]
+    numbers = db.session.scalars(
+        select(ReportDispatch.sending_no).where(
+            ReportDispatch.report_id == report_id,
+            ReportDispatch.recipient == "east-race@partA.example.com",
+        )
+    ).all()
+    assert sorted(numbers) == [1, 2, 3]

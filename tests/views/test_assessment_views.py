@@ -60,6 +60,39 @@ def test_collectors_are_refused_the_assessment(client, login_as, db, role):
     assert db.session.scalar(select(func.count()).select_from(Target)) == 0
 
 
+def test_only_the_leadership_proposes_and_approves_the_policy(client, login_as, db):
+    """Art.28: the team lead's proposal and approval of the year's policy are 403 and store
+    nothing; a leader proposes it (with its reward rate), another leader approves it, and the
+    approved policy is locked against a new proposal."""
+    from backoffice.models.assessment import AssessmentPolicy
+
+    company = helpers.make_company()
+    login_as("team_lead", company_id=company.id)
+    assert _post(client, f"{HUB}policy", {"year": "2026"}).status_code == 403
+    assert db.session.scalar(select(func.count()).select_from(AssessmentPolicy)) == 0
+    _post(client, "/logout")
+    login_as("leader", company_id=company.id)
+    response = _post(client, f"{HUB}policy", {"year": "2026", "reward_rate": "0.03"})
+    assert response.status_code == 303
+    policy = db.session.scalar(select(AssessmentPolicy))
+    assert (policy.year, policy.reward_rate, policy.status) == (
+        2026,
+        D("0.03"),
+        ApprovalState.PROPOSED,
+    )
+    _post(client, "/logout")
+    login_as("team_lead", company_id=company.id, username="lead-b")
+    assert _post(client, f"{HUB}policy/{policy.id}/approve").status_code == 403
+    _post(client, "/logout")
+    login_as("leader", company_id=company.id, username="president")
+    assert _post(client, f"{HUB}policy/{policy.id}/approve").status_code == 303
+    db.session.expire_all()
+    assert db.session.get(AssessmentPolicy, policy.id).status is ApprovalState.APPROVED
+    _post(client, f"{HUB}policy", {"year": "2026", "reward_rate": "0.5"})
+    db.session.expire_all()
+    assert db.session.get(AssessmentPolicy, policy.id).reward_rate == D("0.03")
+
+
 def test_team_lead_proposes_but_only_the_leadership_approves_a_base(client, login_as, db):
     """Art.28: the team lead's base stays proposed; a direct POST of approval is 403; the
     leader's approval counts; a bad period is refused with a message and nothing saved."""

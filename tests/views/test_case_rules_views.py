@@ -4,6 +4,7 @@ shut: Flask-Admin's generic create and edit, a crafted direct POST, two requests
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -13,9 +14,11 @@ from sqlalchemy.orm import Session
 
 from backoffice.extensions import db as _db
 from backoffice.models import AuditLog, CaseReceivable, InformationRequest
+from backoffice.models.base import SHANGHAI
 from backoffice.models.case import (
     AssetStage,
     CaseStatus,
+    Collateral,
     Instalment,
     Litigation,
     LitigationStatus,
@@ -24,6 +27,7 @@ from backoffice.models.case import (
 )
 from backoffice.models.case_steps import CustomerCollectionPlan, RequestStatus
 from backoffice.models.customer import FinancialStatus
+from backoffice.models.receivable import Payment
 from backoffice.services import information, litigation
 from backoffice.services.calendar import load_year
 from backoffice.views import casefile, casefile_rules
@@ -174,10 +178,14 @@ def test_two_legal_decisions_at_once_the_loser_gets_409(app, db, w, monkeypatch)
 
 def test_plan_form_checks_the_sum_and_instalments_are_never_typed(app, db, w):
     """A plan whose lines do not add up is refused (409, nothing stored); a sound one is
-    stored; the instalment's paid amount cannot be set through the generic edit (403)."""
+    stored; the auditor's plan is 403; the instalment's paid amount cannot be set through the
+    generic edit (403)."""
     page = page_of(w["case"])
     collector = client_for(app, w["collector"])
     bad = {"agreed_on": "2026-08-01", "total": "30000", "instalments": "2026-09-01 10000"}
+    sound = {**bad, "instalments": "2026-09-01 10000\n2026-10-01 20000"}
+    assert post(client_for(app, w["auditor"]), page + "/plan", sound, page).status_code == 403
+    assert count(db, RepaymentPlan) == 0
     r = post(collector, page + "/plan", bad, page)
     assert r.status_code == 409 and "add up to" in r.get_data(as_text=True)
     assert count(db, RepaymentPlan) == 0
@@ -223,6 +231,63 @@ def test_asset_steps_over_http_and_only_the_lead_books_the_value(app, db, w):
     assert asset.stage is AssetStage.REALISED and asset.realised_payment_id is not None
     edit = f"/admin/payment_in_kind/edit/?id={asset.id}"
     assert lead.get(edit).status_code == 403  # no field is free: the generic edit is shut
+
+
+def test_asset_steps_are_on_the_timeline_in_chinese_with_who_and_beijing_time(app, db, w):
+    """Art.23 (2)(3): each step of a mortgage and of a payment in kind shows on the case's
+    timeline with its Chinese name, the asset, what it recorded and its document, and who
+    recorded it when, in Beijing time; a step not yet taken is not there."""
+    case, page = w["case"], page_of(w["case"])
+    collector = client_for(app, w["collector"])
+    for kind, text in (("mortgage", "厂房一处"), ("in_kind", "叉车两台")):
+        r = post(collector, page + "/asset", {"kind": kind, "description": text}, page)
+        assert r.status_code == 303
+    mortgage, in_kind = (
+        db.session.scalar(select(Collateral)),
+        db.session.scalar(select(PaymentInKind)),
+    )
+    report = helpers.make_evidence(case, name="评估报告.pdf")
+    ruling = helpers.make_evidence(case, name="查封裁定书.pdf")
+    m_base = f"{page}/asset/collateral/{mortgage.id}/"
+    k_base = f"{page}/asset/payment_in_kind/{in_kind.id}/"
+    step = {"value": "500000", "on": "2026-08-03", "document_id": report.id}
+    assert post(collector, m_base + "appraise", step, page).status_code == 303
+    step = {"value": "20000", "on": "2026-08-04", "document_id": report.id}
+    assert post(collector, k_base + "appraise", step, page).status_code == 303
+    step = {"measure": "法院查封", "on": "2026-08-05", "document_id": ruling.id}
+    assert post(collector, k_base + "preserve", step, page).status_code == 303
+    step = {"on": "2026-08-06", "document_id": ruling.id}
+    assert post(collector, k_base + "title", step, page).status_code == 303
+    lead = client_for(app, w["lead"])
+    step = {"value": "18000", "on": "2026-08-07"}
+    assert post(lead, k_base + "realise", step, page).status_code == 303
+
+    reader = client_for(app, helpers.make_user("team_lead", display_name="王组长"))
+    html = reader.get(page).get_data(as_text=True)
+    timeline = html[html.index('id="case-timeline"') :]
+    # each line of the timeline as read: date, step, what it recorded, who and when
+    lines = [
+        " ".join(re.sub(r"<[^>]+>", " ", item).split())
+        for item in timeline[: timeline.index("</ul>")].split("<li")[1:]
+    ]
+    timeline = "\n".join(lines)
+    payment = db.session.get(Payment, fresh(db, PaymentInKind, in_kind.id).realised_payment_id)
+    for expected in (
+        "2026-08-03 资产评估 抵押：厂房一处 ¥500,000.00；文件：评估报告.pdf",
+        "2026-08-04 资产评估 以物抵债：叉车两台 ¥20,000.00；文件：评估报告.pdf",
+        "2026-08-05 财产保全 以物抵债：叉车两台 法院查封；文件：查封裁定书.pdf",
+        "2026-08-06 产权过户 以物抵债：叉车两台；文件：查封裁定书.pdf",
+        f"2026-08-07 变现入账 以物抵债：叉车两台 ¥18,000.00 入账为回款 {payment.payment_no}",
+    ):
+        assert expected in timeline, expected
+    assert timeline.count("抵押：厂房一处") == 1  # appraised only: no later step shows
+    entries = db.session.scalars(
+        select(AuditLog).where(AuditLog.entity == "payment_in_kind", AuditLog.action == "update")
+    ).all()
+    by_stage = {e.after.get("stage"): e for e in entries if e.after and e.after.get("stage")}
+    for stage, who in (("appraised", w["collector"]), ("realised", w["lead"])):
+        at = by_stage[stage].at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        assert f"{who.display_name} 于 {at}（北京时间）登记" in timeline, stage
 
 
 def test_request_for_information_issued_answered_and_refused_to_others(app, db, w):

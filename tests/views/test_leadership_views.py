@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from backoffice.models import AuditLog
 from tests.services.test_leadership import ledger  # noqa: F401  (the hand-checked fixture)
+from tests.services.test_leadership_charges import charged  # noqa: F401  (Art.3 terms on it)
 
 URL = "/admin/leadership/"
 
@@ -105,3 +106,51 @@ def test_a_new_target_or_payment_shows_at_once(client, login_as, db):
     pay(db, receivable, "250", date(2026, 10, 9))
     html = client.get(URL, query_string={"period": "2026-10"}).get_data(as_text=True)
     assert "¥500.00" in html and "¥250.00" in html and "50.0%" in html
+
+
+@pytest.mark.usefixtures("charged")
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+def test_charges_show_apart_on_the_page_and_the_pdf_saying_what_the_total_counts(
+    client, login_as, db, tmp_path
+):
+    """Art.3: the page and the PDF give each unit's interest, penalty interest and damages
+    beside its overdue principal, and say which of them the overdue total counts."""
+    from backoffice.models import Setting
+    from backoffice.services import charges
+
+    db.session.add(Setting(key=charges.CHARGES_SETTING, value={"interest": True, "damages": True}))
+    db.session.commit()
+    login_as("leader")
+    html = client.get(URL, query_string={"period": "2026-10"}).get_data(as_text=True)
+    table = html[html.index('id="table-leadership-charges"') :]
+    table = table[: table.index("</table>")]
+    for expected in (
+        "利息",
+        "罚息",
+        "违约金",
+        "¥610.00",  # 华南's interest
+        "¥100.00",  # 华南's penalty interest
+        "¥2,660.00",  # 华南: 2,000 + 610 + 50
+        "¥643.12",  # interest of both units
+        "¥3,848.12",  # 3,100 + 643.12 + 105.00
+        "本金 + 利息 + 违约金",
+    ):
+        assert expected in table, expected
+    assert table.count('data-counted="yes"') == 2 and table.count('data-counted="no"') == 1
+    assert "计入逾期合计" in table and "未计入逾期合计" in table
+
+    path = tmp_path / "report.pdf"
+    path.write_bytes(client.get(f"{URL}2026-10.pdf").data)
+    text = subprocess.run(
+        ["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    flat = "".join(text.split())
+    for expected in (
+        "逾期本金与利息、罚息、违约金（第三条）",
+        "逾期合计（本金＋利息＋违约金）",
+        "华南事业部2,000.002,000.00610.00100.0050.002,660.00",
+        "643.12110.00105.003,848.12",
+        "利息、违约金计入逾期合计",
+        "（未计入）",
+    ):
+        assert expected in flat, expected
