@@ -403,6 +403,56 @@ LABELS.update(
 )
 
 
+# Issue 15: the debtor's balance confirmation and its disputes.
+LABELS.update(
+    {
+        "answer_ip": _l("Answered from (IP)"),
+        "balance": _l("Balance"),
+        "closed_note": _l("Closing note"),
+        "created_by": _l("Created by"),
+        "created_by_id": _l("Created by"),
+        "deadline": _l("Deadline"),
+        "debtor_balance": _l("Debtor's figure"),
+        "debtor_note": _l("Debtor's note"),
+        "debtor_signer": _l("Signed by (debtor)"),
+        "difference": _l("Difference"),
+        "dispute": _l("Dispute"),
+        "dispute_id": _l("Dispute"),
+        "disputed_amount": _l("Disputed amount"),
+        "expires_at": _l("Expires at"),
+        "file": _l("File"),
+        "file_id": _l("File"),
+        "in_dispute": _l("In dispute"),
+        "files": _l("Files"),
+        "last_reminded_on": _l("Last reminded on"),
+        "letter_form": _l("Letter form"),
+        "link_id": _l("Link"),
+        "links": _l("Links"),
+        "our_balance": _l("Our balance"),
+        "pdf_sha256": _l("Letter SHA-256"),
+        "purpose": _l("Purpose"),
+        "reminders_sent": _l("Reminders sent"),
+        "reply_due": _l("Reply due"),
+        "request": _l("Request"),
+        "request_id": _l("Request"),
+        "resolution": _l("Resolution"),
+        "resolution_note": _l("Resolution note"),
+        "resolved_at": _l("Resolved at"),
+        "resolved_by": _l("Resolved by"),
+        "resolved_by_id": _l("Resolved by"),
+        "revoked_at": _l("Revoked at"),
+        "revoked_by": _l("Revoked by"),
+        "revoked_by_id": _l("Revoked by"),
+        "statement": _l("Statement"),
+        "statement_id": _l("Statement"),
+        "token_hash": _l("Token hash"),
+        "used_at": _l("Used at"),
+        "user_agent": _l("Browser"),
+        "views": _l("Views"),
+    }
+)
+
+
 #: What a row of each table is, for documents that list records of several kinds (the archive
 #: summary): one name per table, never the table name itself.
 RECORD_LABELS: dict[str, Any] = {

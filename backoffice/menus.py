@@ -29,6 +29,7 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "information_request",
             "writeoff_application",
             "case_submission",
+            "balance_dispute",
         }
     ),
     RoleName.FINANCE: frozenset(
@@ -45,6 +46,8 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "case_cost",
             "accountability_finding",
             "report_dispatch",
+            "balance_confirmation_request",
+            "balance_dispute",
         }
     ),
     RoleName.CREDIT: frozenset(
@@ -128,6 +131,8 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "archive_record",
             "audit_log",
             "accountability_hold",
+            "balance_confirmation_request",
+            "balance_dispute",
         }
     ),
     RoleName.ADMIN: frozenset(

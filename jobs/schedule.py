@@ -90,6 +90,14 @@ def daily_case_rules_run(today: date) -> list[Due]:
     return [Due(daily_case_rules, (day,), make_job_id("case-rules", day))]
 
 
+def daily_balance_confirm_followup(today: date) -> list[Due]:
+    """Issue 15: every day, negative-form silence is recorded, unanswered requests reminded."""
+    from jobs.balance_confirm import balance_confirm_followup
+
+    day = today.isoformat()
+    return [Due(balance_confirm_followup, (day,), make_job_id("balance-confirm", day))]
+
+
 def year_end_archive_transfer(today: date) -> list[Due]:
     """Art.22: on 31 December the year's closed cases go to the archive; on the first days of
     January (the 1st to the 7th) the previous year's transfer is started if it never was, so a
@@ -144,6 +152,7 @@ SCHEDULE: list[Callable[[date], list[Due]]] = [
     daily_deadline_reminders,
     daily_escalation_run,
     daily_case_rules_run,
+    daily_balance_confirm_followup,
     year_end_archive_transfer,
     scorecards_at_period_end,
 ]

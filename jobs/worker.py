@@ -22,7 +22,7 @@ from jobs.tracking import _run_by_job_id, _will_retry
 
 JOB_MODULES = ("jobs.archive", "jobs.escalation", "jobs.imports", "jobs.maintenance",
                "jobs.monthly", "jobs.reminders", "jobs.case_rules", "jobs.assessment",
-               "jobs.dashboard")
+               "jobs.dashboard", "jobs.balance_confirm")
 
 
 def preload() -> None:

@@ -354,6 +354,23 @@ def reissue(session: Session, req: BalanceConfirmationRequest, user: Any) -> tup
     return send_letter(session, req)
 
 
+def mark_undeliverable(
+    session: Session, req: BalanceConfirmationRequest, user: Any, note: str = ""
+) -> None:
+    """The letter came back undelivered (退函, the register's "returned"); links revoked."""
+    if not can(user, RESOURCE, Action.EDIT):
+        raise PermissionError(_("You may not change confirmation requests."))
+    if req.answered:
+        raise ConfirmationRequestError(_("The debtor has already answered this request."))
+    now = utcnow()
+    for link in req.links:
+        if link.revoked_at is None and link.used_at is None:
+            link.revoked_at, link.revoked_by_id = now, user.id
+    req.status = BalanceConfirmationStatus.UNDELIVERABLE
+    req.closed_note = (note or "").strip() or None
+    session.flush()
+
+
 def requests_for_statement(session: Session, statement: Statement, user: Any = None):
     """Art.12–13: the 对账确认 for a monthly statement, made once (the existing one is kept)."""
     existing = session.scalar(

@@ -9,11 +9,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from backoffice.extensions import db
-from backoffice.services import aging, ledger_rules, payments
+from backoffice.services import aging, balance_dispute, ledger_rules, payments
 from backoffice.services.aging import Bucket, DebtClass
+from backoffice.services.formatting import format_money
 from backoffice.views.base import SecuredModelView
 from backoffice.views.computed import (
     AgingFilter,
@@ -22,6 +25,18 @@ from backoffice.views.computed import (
     _rules,
 )
 from backoffice.views.fastlist import FastListMixin
+from backoffice.views.formatters import _money_formatter
+
+
+def _outstanding_with_dispute(view, context, model, name):
+    """The balance, and apart from it what the debtor disputes (issue 15: 争议中)."""
+    money = _money_formatter(view, model.outstanding)
+    disputed = getattr(model, "in_dispute", None)
+    if not disputed:
+        return money
+    return Markup('{}<br><span class="badge badge-warning qq-in-dispute">{} {}</span>').format(
+        money, _("In dispute"), format_money(disputed)
+    )
 
 
 class ReceivableView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
@@ -52,6 +67,7 @@ class ReceivableView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
         "aging_bucket",
         "debt_class",
         "penalty",
+        "in_dispute",
         "status",
         "collector",
         "collector_name",
@@ -66,6 +82,7 @@ class ReceivableView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
     column_formatters = {
         "aging_bucket": _label_formatter(Bucket),
         "debt_class": _label_formatter(DebtClass),
+        "outstanding": _outstanding_with_dispute,
     }
     column_formatters_export = {
         "aging_bucket": _label_formatter(Bucket),
@@ -107,10 +124,13 @@ class ReceivableView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
     def computed_columns(self) -> dict[str, Any]:
         """Aging as of today, selected by the page query itself (SPEC §3.1, Art.3)."""
         cols = aging.aging_columns(date.today(), _rules())
-        return {
+        computed = {
             name: cols[name]
             for name in ("days_overdue", "months_overdue", "aging_bucket", "debt_class", "penalty")
         }
+        # Issue 15: the amount the debtor disputes (争议中), shown apart from plain overdue.
+        computed["in_dispute"] = balance_dispute.in_dispute_expr()
+        return computed
 
     def on_model_change(self, form, model, is_created):
         if not is_created:
