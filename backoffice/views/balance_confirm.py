@@ -14,6 +14,7 @@ The rules live in ``services/balance_confirm*.py`` and ``services/balance_disput
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 from flask import abort, flash, redirect, request, url_for
@@ -32,19 +33,19 @@ from backoffice.models.balance_confirmation import (
     BalanceConfirmationLink,
     BalanceConfirmationRequest,
     BalanceDispute,
-    DisputeResolution,
     LetterForm,
 )
 from backoffice.models.base import local_today
-from backoffice.models.case import CollectionCase
 from backoffice.models.customer import Customer
 from backoffice.permissions import Action, can, scope_filter
-from backoffice.services import audit, balance_confirm, balance_dispute
+from backoffice.services import audit, balance_confirm
+from backoffice.services import balance_confirm_register as confirm_register
 from backoffice.services.balance_confirm_pdf import file_name, open_letter
+from backoffice.services.export import export_filename
 from backoffice.services.pdf import PdfError
 from backoffice.services.storage import TamperedError, get_storage
-from backoffice.services.transitions import StaleStateError
 from backoffice.views.base import SecuredModelView, attachment, deny
+from backoffice.views.exporting import XLSX_MIMETYPE
 
 REQUEST = "balance_confirmation_request"
 DISPUTE = "balance_dispute"
@@ -56,14 +57,10 @@ def _number_link(view, context, model, name):
     )
 
 
-def _dispute_link(view, context, model, name):
-    return Markup('<a href="{}">{}</a>').format(
-        url_for("balance_dispute.resolve_view", dispute_id=model.id), model.request.number
-    )
-
-
 class BalanceConfirmationRequestView(SecuredModelView):
     """对账确认 and 询证函: the list, the request's page, sending and the letter."""
+
+    list_template = "admin/balance_confirm_list.html"
 
     column_list = (
         "number",
@@ -150,6 +147,51 @@ class BalanceConfirmationRequestView(SecuredModelView):
                 "success",
             )
         return redirect(url_for(".index_view"), code=303)
+
+    @expose("/register/")
+    def register_view(self):
+        """The auditors' confirmations register of a year, with its figures."""
+        year = request.args.get("year", type=int) or local_today().year
+        return self.render(
+            "admin/balance_confirm_register.html",
+            reg=confirm_register.register(db.session, year, current_user),
+            year=year,
+            may_export=can(current_user, REQUEST, Action.EXPORT),
+            may_download=can(current_user, REQUEST, Action.DOWNLOAD),
+        )
+
+    @expose("/register/<int:year>.xlsx")
+    def register_xlsx_view(self, year: int):
+        """The register as XLSX (formula-safe cells); audited."""
+        if not can(current_user, REQUEST, Action.EXPORT):
+            return deny(REQUEST, Action.EXPORT)
+        reg = confirm_register.register(db.session, year, current_user)
+        name = export_filename(_("Confirmations register %(year)s", year=year), "xlsx")
+        audit.record(db.session, AuditAction.DOWNLOAD, entity=REQUEST, detail=name)
+        db.session.commit()
+        return attachment(confirm_register.register_xlsx(reg), name, XLSX_MIMETYPE)
+
+    @expose("/register/<int:year>.zip")
+    def package_view(self, year: int):
+        """The year's replies and letters with their manifest, each file hash-verified."""
+        if not can(current_user, REQUEST, Action.DOWNLOAD):
+            return deny(REQUEST, Action.DOWNLOAD)
+        try:
+            data = confirm_register.replies_package(db.session, year, current_user)
+        except TamperedError as exc:
+            audit.record_now(
+                AuditAction.ALERT, entity=REQUEST, detail=f"package {year} refused: {exc}"
+            )
+            abort(409)
+        name = f"confirmations-{year}.zip"
+        audit.record(
+            db.session,
+            AuditAction.DOWNLOAD,
+            entity=REQUEST,
+            detail=f"{name} sha256={hashlib.sha256(data).hexdigest()}",
+        )
+        db.session.commit()
+        return attachment(data, name, "application/zip")
 
     @expose("/show/<int:req_id>")
     def show_view(self, req_id: int):
@@ -282,75 +324,3 @@ class BalanceConfirmationRequestView(SecuredModelView):
             db.session.rollback()
             flash(str(exc), "error")
         return redirect(url_for(".show_view", req_id=req.id), code=303)
-
-
-class BalanceDisputeView(SecuredModelView):
-    """Disputed balances for the customer's collector; resolved on their own page only."""
-
-    column_list = (
-        "request",
-        "customer",
-        "collector",
-        "disputed_amount",
-        "difference",
-        "reason",
-        "deadline",
-        "status",
-        "resolution",
-    )
-    column_filters = ("status", "reason", "resolution", "deadline")
-    column_default_sort = ("deadline", False)
-    column_formatters = {"request": _dispute_link}
-
-    @expose("/resolve/<int:dispute_id>", methods=("GET", "POST"))
-    def resolve_view(self, dispute_id: int):
-        """The dispute's documents and files; POST records its resolution."""
-        dispute = self.get_one(str(dispute_id))
-        may_close = can(current_user, DISPUTE, Action.CLOSE)
-        cases = db.session.scalars(
-            select(CollectionCase).where(CollectionCase.customer_id == dispute.customer_id)
-        ).all()
-
-        def page(status: int = 200):
-            page = self.render(
-                "admin/balance_dispute.html",
-                dispute=dispute,
-                req=dispute.request,
-                resolutions=list(DisputeResolution),
-                cases=cases,
-                may_close=may_close and dispute.status.value == "open",
-                may_download=can(current_user, REQUEST, Action.DOWNLOAD),
-                form=request.form,
-            )
-            return page, status
-
-        if request.method == "GET":
-            return page()
-        if not may_close:
-            return deny(DISPUTE, Action.CLOSE)
-        try:
-            balance_dispute.resolve(
-                db.session,
-                dispute,
-                resolution=request.form.get("resolution", ""),
-                note=request.form.get("note", ""),
-                user=current_user,
-                case_id=request.form.get("case_id", type=int),
-            )
-            db.session.commit()
-        except balance_dispute.DisputeError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-            return page(400)
-        except StaleStateError:
-            raise
-        flash(_("The dispute is resolved."), "success")
-        return redirect(url_for(".resolve_view", dispute_id=dispute.id), code=303)
-
-
-class BalanceConfirmationAccessView(SecuredModelView):
-    """Every opening of and answer on the debtor page, with IP address and time."""
-
-    column_list = ("request", "kind", "at", "ip", "user_agent")
-    column_filters = ("kind", "at")
-    column_default_sort = ("at", True)

@@ -2,8 +2,10 @@
 and reissues, the letter PDF, the collector resolves its own unit's dispute, the auditor reads
 only, the generic doors stay shut, and the daily follow-up job."""
 
+import io
 import shutil
 import subprocess
+import zipfile
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -213,3 +215,54 @@ def test_letter_returned_undelivered(app, db, client, login_as, world):
     db.session.expire_all()
     assert db.session.get(BalanceConfirmationRequest, req.id).status.value == "undeliverable"
     assert client.get(f"/c/{token}").status_code == 410
+
+
+def test_auditor_register_xlsx_and_verified_replies_package(app, db, client, world):
+    """The auditor's register counts sent, answered, agreed, disputed, unanswered and returned
+    requests with the reply rate and agreed share; it exports to XLSX; the year's replies come
+    in a zip whose manifest verifies, and a tampered reply stops the package."""
+    from openpyxl import load_workbook
+
+    from backoffice.services import balance_confirm_register as reg_svc
+    from backoffice.services.storage import get_storage
+
+    finance = helpers.make_user("finance")
+    confirmed, t1 = _make(db, world["acme"])
+    balance_confirm_answer.confirm(
+        db.session, balance_confirm_answer.find_link(db.session, t1),
+        balance_confirm_answer.Visitor("10.0.0.2"),
+    )  # fmt: skip
+    db.session.commit()
+    disputed, t2 = _make(db, world["acme"])
+    _dispute(db, disputed, t2)
+    _unanswered, _t3 = _make(db, world["acme"])
+    returned, _t4 = _make(db, world["acme"])
+    balance_confirm.mark_undeliverable(db.session, returned, finance, "退函")
+    db.session.commit()
+    auditor = app.test_client()
+    helpers.login(auditor, helpers.make_user("auditor").username)
+    page = auditor.get("/admin/balance_confirmation_request/register/?year=2026")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for fig, value in (("sent", 4), ("answered", 2), ("agreed", 1), ("disputed", 1),
+                       ("unanswered", 1), ("returned", 1)):  # fmt: skip
+        assert f'id="fig-{fig}">{value}<' in html, fig
+    assert 'id="fig-rate">50.0%<' in html and 'id="fig-share">25.0%<' in html
+    xlsx = auditor.get("/admin/balance_confirmation_request/register/2026.xlsx")
+    assert xlsx.status_code == 200
+    sheet = load_workbook(io.BytesIO(xlsx.data)).active
+    values = [c for row in sheet.iter_rows(values_only=True) for c in row if c]
+    assert confirmed.number in values and "债务人确认相符" in values
+    package = auditor.get("/admin/balance_confirmation_request/register/2026.zip")
+    assert package.status_code == 200
+    assert reg_svc.verify_package(package.data) == []
+    with zipfile.ZipFile(io.BytesIO(package.data)) as zf:
+        assert any(n.endswith(".pdf") and confirmed.number in n for n in zf.namelist())
+    # The auditor reads only: no sending page.
+    assert auditor.get("/admin/balance_confirmation_request/send/").status_code == 403
+    # A tampered letter stops the package (409) instead of being copied into it.
+    root = get_storage().root
+    path = root / confirmed.pdf_key
+    path.chmod(0o640)
+    path.write_bytes(b"%PDF-1.4 forged")
+    assert auditor.get("/admin/balance_confirmation_request/register/2026.zip").status_code == 409
