@@ -150,6 +150,13 @@ def create_request(
         raise ConfirmationRequestError(_("Choose the positive or the negative form."))
     if kind is BalanceConfirmationKind.RECONCILIATION:
         form = None
+    if kind is BalanceConfirmationKind.RECONCILIATION and statement is None:
+        # Art.12–13: a 对账确认 goes with the month's statement of the same date, if there is one.
+        statement = session.scalar(
+            select(Statement).where(
+                Statement.customer_id == customer.id, Statement.as_of == as_of
+            )
+        )
     today = today or as_of
     docs = open_documents(session, customer.id, as_of)
     req = BalanceConfirmationRequest(

@@ -10,6 +10,7 @@ shown apart in the aging and on the dashboard, not chased as plain overdue.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -23,13 +24,16 @@ from backoffice.models.balance_confirmation import (
     BalanceConfirmationFile,
     BalanceConfirmationLine,
     BalanceConfirmationRequest,
+    BalanceConfirmationStatus,
     BalanceDispute,
     BalanceDisputeLine,
+    DisputeReason,
     DisputeResolution,
     DisputeStatus,
 )
 from backoffice.models.base import local_today, utcnow
 from backoffice.models.case import CollectionCase
+from backoffice.models.monthly import ReasonClass
 from backoffice.models.receivable import Receivable
 from backoffice.models.user import RoleName
 from backoffice.permissions import Action, can, in_scope, scope_filter
@@ -224,3 +228,72 @@ def in_dispute_expr():
         .scalar_subquery()
         .label("in_dispute")
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Art.14: the debtor's own answer feeds the monthly confirmation form
+
+
+@dataclass(frozen=True)
+class DebtorAnswer:
+    """What the debtor last said about one document: the request, and its dispute if any."""
+
+    number: str
+    confirmed: bool
+    disputed_amount: Decimal | None = None
+    reason: DisputeReason | None = None
+    note: str | None = None
+
+    def comment(self) -> str:
+        """The line's starting comment on the confirmation form (Chinese, like the form)."""
+        if self.confirmed:
+            return f"债务人已在线确认余额（{self.number}）"
+        text = f"债务人对账异议（{self.number}）：{self.reason.label} {self.disputed_amount:,.2f}"
+        return f"{text}；{self.note}" if self.note else text
+
+    def reason_class(self) -> ReasonClass | None:
+        """Art.15 (2): price, quantity and quality differences are external (commercial terms);
+        "already paid" is a bookkeeping question (internal); the rest is left to the collector."""
+        if self.confirmed or self.reason is None:
+            return None
+        if self.reason in (DisputeReason.PRICE, DisputeReason.QUANTITY, DisputeReason.QUALITY):
+            return ReasonClass.EXTERNAL
+        if self.reason is DisputeReason.ALREADY_PAID:
+            return ReasonClass.INTERNAL
+        return None
+
+
+def debtor_answers(session: Session, receivable_ids: list[int]) -> dict[int, DebtorAnswer]:
+    """Receivable id → the debtor's latest answer on it (confirmed, or the disputed line)."""
+    if not receivable_ids:
+        return {}
+    answers: dict[int, DebtorAnswer] = {}
+    rows = session.execute(
+        select(BalanceConfirmationLine.receivable_id, BalanceConfirmationRequest)
+        .join(
+            BalanceConfirmationRequest,
+            BalanceConfirmationRequest.id == BalanceConfirmationLine.request_id,
+        )
+        .where(
+            BalanceConfirmationLine.receivable_id.in_(receivable_ids),
+            BalanceConfirmationRequest.status.in_(
+                [BalanceConfirmationStatus.CONFIRMED, BalanceConfirmationStatus.DISPUTED]
+            ),
+        )
+        .order_by(BalanceConfirmationRequest.answered_at, BalanceConfirmationRequest.id)
+    ).all()
+    disputed = {
+        (line.dispute.request_id, line.receivable_id): line
+        for line in session.scalars(
+            select(BalanceDisputeLine).where(BalanceDisputeLine.receivable_id.in_(receivable_ids))
+        )
+    }
+    for rid, req in rows:  # oldest first: the latest answer wins
+        line = disputed.get((req.id, rid))
+        if req.status is BalanceConfirmationStatus.CONFIRMED:
+            answers[rid] = DebtorAnswer(req.number, True)
+        elif line is not None:
+            answers[rid] = DebtorAnswer(
+                req.number, False, line.disputed_amount, line.reason, line.note
+            )
+    return answers

@@ -42,6 +42,7 @@ from backoffice.permissions import Action, can
 from backoffice.services import annex5, audit
 from backoffice.services import confirmation as conf
 from backoffice.services import confirmation_bulk as bulk_svc
+from backoffice.services.balance_dispute import DebtorAnswer, debtor_answers
 from backoffice.services.confirmation_pdf import answered_form_pdf
 from backoffice.views.base import attachment, deny
 from backoffice.views.cycle_files import PDF, send_stored  # noqa: F401  (re-exported)
@@ -101,8 +102,18 @@ def form_links(view, context, model: ConfirmationForm, name) -> Markup:
     return Markup(" ").join(parts)
 
 
-def _values_of(line: ConfirmationLine) -> dict[str, str]:
-    """A line's stored answer as the strings the inputs show."""
+def _values_of(line: ConfirmationLine, debtor: DebtorAnswer | None = None) -> dict[str, str]:
+    """A line's stored answer as the strings the inputs show; an unanswered line starts from
+    the debtor's own answer to its balance confirmation (issue 15), if it gave one."""
+    if line.reason_class is None and not line.comment and debtor is not None:
+        klass = debtor.reason_class()
+        return {
+            "reason_class": klass.value if klass else "",
+            "sub_reason_id": "",
+            "estimated_recoverable": "",
+            "expected_date": "",
+            "comment": debtor.comment(),
+        }
     return {
         "reason_class": line.reason_class.value if line.reason_class else "",
         "sub_reason_id": str(line.sub_reason_id or ""),
@@ -247,13 +258,17 @@ class ConfirmationPages:
         self, form, lines, values=None, errors=None, bulk=None, selected=None, status: int = 200
     ):
         previous = conf.previous_answers(db.session, form)
+        # Art.14 (issue 15): the collector starts from the debtor's own answer.
+        debtor = debtor_answers(db.session, [line.receivable_id for line in lines])
         rows = []
         for line in lines:
             before = previous.get(line.receivable_id)
             rows.append(
                 {
                     "line": line,
-                    "values": (values or {}).get(line.id) or _values_of(line),
+                    "debtor": debtor.get(line.receivable_id),
+                    "values": (values or {}).get(line.id)
+                    or _values_of(line, debtor.get(line.receivable_id)),
                     "error": (errors or {}).get(line.id),
                     "before": before,
                     "changed": conf.changed_fields(line, before) if line.reason_class else set(),

@@ -266,3 +266,37 @@ def test_auditor_register_xlsx_and_verified_replies_package(app, db, client, wor
     path.chmod(0o640)
     path.write_bytes(b"%PDF-1.4 forged")
     assert auditor.get("/admin/balance_confirmation_request/register/2026.zip").status_code == 409
+
+
+def test_the_debtors_answer_feeds_the_monthly_confirmation_form(app, db, client, world):
+    """Art.14: on the monthly confirmation form the collector starts from the debtor's own
+    answer: a disputed price difference pre-fills the external class and the comment; a
+    对账确认 as of the statement's date is attached to that statement."""
+    from backoffice.models import ConfirmationForm, Statement
+    from backoffice.services.reference import ensure_reference_data
+    from jobs.monthly import run_period
+
+    ensure_reference_data(db.session)
+    db.session.commit()
+    run_period("2026-10", inline=True)
+    db.session.commit()
+    statement = db.session.scalar(
+        select(Statement).where(Statement.customer_id == world["acme"].id)
+    )
+    req, token, _sent = balance_confirm.create_and_send(
+        db.session,
+        customer=world["acme"],
+        kind=BalanceConfirmationKind.RECONCILIATION,
+        as_of=statement.as_of,
+    )
+    db.session.commit()
+    assert req.statement_id == statement.id and req.letter_form is None
+    _dispute(db, req, token)
+    form = db.session.scalar(
+        select(ConfirmationForm).where(ConfirmationForm.sales_unit_id == world["east"].id)
+    )
+    helpers.login(client, world["collector"].username)
+    html = client.get(f"/admin/confirmation_form/answer/{form.id}").get_data(as_text=True)
+    assert "qq-debtor-answer" in html
+    assert f"债务人对账异议（{req.number}）：价格 5,000.00" in html
+    assert 'value="external" selected' in html
