@@ -369,6 +369,27 @@ class TestFullDemo:
         assert late.escalated_on is not None and late.answer is None
         assert answered.answer and not answered.answered_late
 
+    def test_demo_has_balance_confirmations_in_every_state(self, full_demo):
+        """Issue 15: last year's requests in every state, one open dispute for the demo
+        collector, one resolved, and a register the auditor can read."""
+        from backoffice.models import BalanceConfirmationRequest, BalanceDispute
+        from backoffice.models.balance_confirmation import BalanceConfirmationStatus as S
+        from backoffice.models.balance_confirmation import DisputeStatus
+        from backoffice.models.user import User
+        from backoffice.services import balance_confirm_register
+
+        db = full_demo
+        states = set(db.session.scalars(select(BalanceConfirmationRequest.status)))
+        assert states >= {S.SENT, S.CONFIRMED, S.DISPUTED, S.LETTER_RETURNED, S.NO_DISAGREEMENT,
+                          S.UNDELIVERABLE}  # fmt: skip
+        disputes = db.session.scalars(select(BalanceDispute)).all()
+        assert {d.status for d in disputes} == {DisputeStatus.OPEN, DisputeStatus.RESOLVED}
+        collector = db.session.scalar(select(User).where(User.username == "collector"))
+        assert {d.collector_id for d in disputes} == {collector.id}
+        year = date.today().year - 1
+        reg = balance_confirm_register.register(db.session, year)
+        assert reg.sent == 8 and reg.answered == 4 and reg.returned == 1
+
 
 def test_every_demo_user_logs_in_with_the_demo_password(app, db, small):
     """Each DEMO_USERS entry exists with its role and logs in with DEMO_PASSWORD."""

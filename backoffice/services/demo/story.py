@@ -47,6 +47,7 @@ from backoffice.services import archive, cases, confirmation, monthly
 from backoffice.services import writeoff as wo
 from backoffice.services.demo import accountability, rules_a
 from backoffice.services.demo import assessment as assessment_demo
+from backoffice.services.demo import balance_confirm as balance_confirm_demo
 from backoffice.services.demo.rules_b import seed_rules_b
 from backoffice.services.evidence import store_generated
 from backoffice.services.pdf import render_pdf
@@ -75,6 +76,7 @@ class StorySteps:
         accountability.build(self)  # issue 12: findings, measures and holds
         rules_a.seed(self)  # issue 12's partial rules (Art.3, 12, 15 (3), 16 (4), 17, pre-due)
         assessment_demo.seed(self)  # Art.8, 26(4), 27-30: bases, grades, a scorecard, costs
+        balance_confirm_demo.seed(self)  # issue 15: confirmations in every state, a dispute
 
     # -- helpers ------------------------------------------------------------------------------
 
