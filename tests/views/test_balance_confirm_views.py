@@ -77,6 +77,8 @@ def test_finance_sends_requests_and_downloads_the_letter(app, db, client, login_
     """Finance makes a 询证函 for a customer over HTTP; the e-mail goes out with the letter;
     the stored letter downloads hash-verified and its text is Chinese with the link."""
     login_as("finance")
+    outbox = __import__("pathlib").Path(app.config["MAIL_OUTBOX_DIR"])
+    before = set(outbox.glob("*.eml"))
     page = client.get("/admin/balance_confirmation_request/send/")
     assert page.status_code == 200
     response = client.post(
@@ -93,7 +95,7 @@ def test_finance_sends_requests_and_downloads_the_letter(app, db, client, login_
     req = db.session.scalar(select(BalanceConfirmationRequest))
     assert req.number.startswith("XZ2026-") and req.balance == Decimal("150000.00")
     assert req.sent_at is not None and req.pdf_sha256
-    mails = list(__import__("pathlib").Path(app.config["MAIL_OUTBOX_DIR"]).glob("*.eml"))
+    mails = set(outbox.glob("*.eml")) - before
     assert len(mails) == 1
     show = client.get(f"/admin/balance_confirmation_request/show/{req.id}")
     assert show.status_code == 200 and "INV-A1" in show.get_data(as_text=True)
