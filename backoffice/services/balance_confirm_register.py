@@ -183,3 +183,32 @@ def verify_package(data: bytes) -> list[str]:
             if hashlib.sha256(zf.read(name)).hexdigest() != manifest[name]:
                 bad.append(name)
     return bad
+
+
+ARCHIVE_AREA = "confirmations"
+
+
+def archive_name(year: int) -> str:
+    return f"confirmations-{year}.zip"
+
+
+def archive_replies(session: Session, year: int) -> bool:
+    """Art.22 / issue 15: keep the year's replies package in the archive, write-once, beside
+    the year-end transfer. False when the year's package is already there (idempotent)."""
+    storage = get_storage()
+    if archive_name(year) in storage.named(ARCHIVE_AREA):
+        return False
+    try:
+        storage.put_named(ARCHIVE_AREA, archive_name(year), replies_package(session, year))
+    except FileExistsError:
+        return False
+    return True
+
+
+def verify_archived(year: int) -> list[str]:
+    """The archived package's problems: entries that differ from its manifest; [] when whole.
+    A missing package is one problem."""
+    storage = get_storage()
+    if archive_name(year) not in storage.named(ARCHIVE_AREA):
+        return [archive_name(year)]
+    return verify_package(storage.get_named(ARCHIVE_AREA, archive_name(year)))

@@ -302,3 +302,27 @@ def test_the_debtors_answer_feeds_the_monthly_confirmation_form(app, db, client,
     assert "qq-debtor-answer" in html
     assert f"债务人对账异议（{req.number}）：价格 5,000.00" in html
     assert 'value="external" selected' in html
+
+
+def test_year_end_archive_keeps_last_years_replies_verified(app, db, world):
+    """The year-end archive job stores the previous audit year's replies package once,
+    write-once; it verifies whole, and a second run leaves it alone."""
+    from backoffice.services import balance_confirm_register as reg_svc
+    from jobs.archive import year_end_archive
+
+    # The storage folder outlives a test: start without an earlier test's package.
+    (reg_svc.get_storage().root / reg_svc.ARCHIVE_AREA / reg_svc.archive_name(2025)).unlink(
+        missing_ok=True
+    )
+    req, token = _make(db, world["acme"], as_of=date(2025, 12, 31))
+    balance_confirm_answer.confirm(
+        db.session, balance_confirm_answer.find_link(db.session, token),
+        balance_confirm_answer.Visitor("10.0.0.3"),
+    )  # fmt: skip
+    db.session.commit()
+    assert year_end_archive(2026)["confirmations_archived"] is True
+    assert reg_svc.verify_archived(2025) == []
+    assert year_end_archive(2026)["confirmations_archived"] is False
+    data = reg_svc.get_storage().get_named(reg_svc.ARCHIVE_AREA, reg_svc.archive_name(2025))
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert any(req.number in name for name in zf.namelist())
