@@ -285,3 +285,31 @@ def test_page_sends_no_referrer_and_is_not_cached(app, db, client, setup):
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert "no-store" in response.headers["Cache-Control"]
     assert re.search(r"<form[^>]+/c/[^\"]+/confirm", response.get_data(as_text=True))
+
+
+def test_two_answers_at_once_take_the_link_once(app, db, setup):
+    """Two confirmations sent at the same moment: one is recorded, the other is refused as a
+    used link; the request has exactly one answer."""
+    from backoffice.extensions import db as _db
+    from backoffice.services import balance_confirm_answer as answer
+
+    req, token, _sent = _send(db, setup["acme"])
+
+    def work(n, together):
+        link = answer.find_link(_db.session, token)
+        assert answer.state_of(link) is answer.LinkState.OPEN
+        together()
+        try:
+            answer.confirm(_db.session, link, answer.Visitor(f"10.0.0.{n + 1}"))
+            _db.session.commit()
+            return "confirmed"
+        except answer.LinkRefused as exc:
+            _db.session.rollback()
+            return exc.state.value
+
+    results = helpers.race(app, work)
+    assert sorted(results) == ["confirmed", "used"]
+    db.session.expire_all()
+    kinds = [a.kind for a in db.session.scalars(select(BalanceConfirmationAccess))]
+    assert kinds.count(AccessKind.CONFIRM) == 1
+    assert db.session.get(type(req), req.id).status is BalanceConfirmationStatus.CONFIRMED
