@@ -89,7 +89,7 @@ class DisputeReason(LabeledEnum):
 
 
 class DisputeStatus(LabeledEnum):
-    OPEN = "open", _l("Open")
+    OPEN = "open", _l("Being resolved")
     RESOLVED = "resolved", _l("Resolved")
 
 

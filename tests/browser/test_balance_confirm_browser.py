@@ -14,7 +14,15 @@ import sys
 
 import pytest
 
-from tests.browser.support import ROOT, _flask, _need_browser, _shot, app_env, gunicorn
+from tests.browser.support import (
+    ROOT,
+    _flask,
+    _login,
+    _need_browser,
+    _shot,
+    app_env,
+    gunicorn,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -32,10 +40,14 @@ with app.app_context(), app.test_request_context(), audit.acting_as(audit.Actor(
     load_year(db.session, 2026)
     db.session.commit()
     east = helpers.make_unit(code="EAST", name="华东事业部")
+    collector = helpers.make_user("collector", units=[east], username="collector-east",
+                                  display_name="张三（华东收款）")
     acme = helpers.make_customer(east, name="上海宏达机械有限公司")
     beta = helpers.make_customer(east, name="北京恒信建材有限公司")
-    helpers.make_receivable(acme, amount="120000.00", due=date(2026, 7, 31), doc_no="INV-A1")
-    helpers.make_receivable(acme, amount="30000.00", due=date(2026, 8, 31), doc_no="INV-A2")
+    helpers.make_receivable(acme, amount="120000.00", due=date(2026, 7, 31), doc_no="INV-A1",
+                            collector_id=collector.id)
+    helpers.make_receivable(acme, amount="30000.00", due=date(2026, 8, 31), doc_no="INV-A2",
+                            collector_id=collector.id)
     helpers.make_receivable(beta, amount="777.00", due=date(2026, 8, 31), doc_no="SECRET-B1")
     contacts.add_contact(db.session, acme, "王会计", "wang@acme.example")
     tokens = {}
@@ -105,3 +117,19 @@ def test_the_debtor_disputes_one_line_in_the_browser(confirm_server, browser, tm
     browser.find_element(By.ID, "dispute-button").click()
     WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.ID, "done")))
     assert "余额不符" in browser.find_element(By.TAG_NAME, "body").text
+
+    # The dispute is the collector's: it opens from the list and is resolved on its page.
+    _login(browser, base, "collector-east")
+    browser.get(f"{base}/admin/balance_dispute/")
+    browser.find_element(By.CSS_SELECTOR, "a[href*='/balance_dispute/resolve/']").click()
+    WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.ID, "resolve-form")))
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert "INV-A1" in page and "价格" in page and "5,000.00" in page
+    Select(browser.find_element(By.ID, "resolution")).select_by_value("corrected_in_erp")
+    browser.find_element(By.ID, "note").send_keys("单价录入错误，已在 ERP 更正")
+    _shot(browser, tmp_path, "balance-dispute-resolve.png")
+    browser.find_element(By.CSS_SELECTOR, "#resolve-form button[type=submit]").click()
+    WebDriverWait(browser, 20).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, ".alert-success"))
+    )
+    assert "已在 ERP 更正" in browser.find_element(By.ID, "status").text
