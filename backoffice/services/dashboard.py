@@ -214,12 +214,8 @@ def dashboard_figures(user: Any, as_of: date | None = None) -> dict[str, Any]:
 
 
 def with_tasks(figures: dict[str, Any], user: Any, as_of: date) -> dict[str, Any]:
-    """``figures`` plus ``user``'s own open tasks and the amount in dispute (issue 15: 争议中,
-    not chased as plain overdue until resolved), always read fresh, never cached."""
-    from backoffice.services.balance_dispute import open_disputed_total
-
+    """``figures`` plus ``user``'s own open tasks (always read fresh, never cached)."""
     data = dict(figures)
-    data["in_dispute"] = open_disputed_total(db.session, user)
     data["tasks"] = open_tasks(user)
     data["overdue_tasks"] = sum(1 for t in data["tasks"] if t.due_on and t.due_on < as_of)
     return data
