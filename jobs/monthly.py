@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import current_app
 
 from backoffice.extensions import db
-from backoffice.services import dashboard_cache, monthly, monthly_report, notify
+from backoffice.services import balance_confirm, dashboard_cache, monthly, monthly_report, notify
 from jobs import QUEUE_REPORTS, job, make_job_id, set_progress
 from jobs.resume import ensure_enqueued
 
@@ -34,6 +34,7 @@ def run_period(period: str, *, inline: bool = False) -> dict:
     for n, chunk in enumerate(chunks, 1):
         if inline:
             monthly.build_statements(db.session, p, chunk)
+            balance_confirm.reconcile_statements(db.session, p.period, chunk)
         elif missing.intersection(chunk):
             # Resume: a chunk whose statements all exist is skipped; one with any missing is
             # queued, or queued again if its job row already ended (the job skips done ones).
@@ -73,5 +74,7 @@ def monthly_statements(period: str, first_customer_id: int, last_customer_id: in
     p = monthly.plan(db.session, period)
     ids = monthly.statement_customer_ids(db.session, p.as_of, first_customer_id, last_customer_id)
     created = monthly.build_statements(db.session, p, ids)
+    # Art.12–13 (issue 15): the customers with billing contacts get their 对账确认 by e-mail.
+    balance_confirm.reconcile_statements(db.session, p.period, ids)
     monthly.finish_if_complete(db.session, p)  # the last chunk to end finishes the run
     return {"period": period, "customers": len(ids), "created": created}

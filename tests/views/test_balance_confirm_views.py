@@ -271,9 +271,9 @@ def test_auditor_register_xlsx_and_verified_replies_package(app, db, client, wor
 
 
 def test_the_debtors_answer_feeds_the_monthly_confirmation_form(app, db, client, world):
-    """Art.14: on the monthly confirmation form the collector starts from the debtor's own
-    answer: a disputed price difference pre-fills the external class and the comment; a
-    对账确认 as of the statement's date is attached to that statement."""
+    """Art.12–14: the monthly run sends each statement's 对账确认 once; on the monthly
+    confirmation form the collector starts from the debtor's own answer: a disputed price
+    difference pre-fills the external class and the comment."""
     from backoffice.models import ConfirmationForm, Statement
     from backoffice.services.reference import ensure_reference_data
     from jobs.monthly import run_period
@@ -285,14 +285,17 @@ def test_the_debtors_answer_feeds_the_monthly_confirmation_form(app, db, client,
     statement = db.session.scalar(
         select(Statement).where(Statement.customer_id == world["acme"].id)
     )
-    req, token, _sent = balance_confirm.create_and_send(
-        db.session,
-        customer=world["acme"],
-        kind=BalanceConfirmationKind.RECONCILIATION,
-        as_of=statement.as_of,
+    # The monthly run sent the statement's 对账确认 to the billing contact, once.
+    req = db.session.scalar(
+        select(BalanceConfirmationRequest).where(
+            BalanceConfirmationRequest.statement_id == statement.id
+        )
     )
+    assert req.kind is BalanceConfirmationKind.RECONCILIATION and req.letter_form is None
+    assert req.sent_at is not None and req.as_of == statement.as_of
+    assert balance_confirm.reconcile_statements(db.session, "2026-10", [world["acme"].id]) == []
+    token = balance_confirm.issue_link(db.session, req)  # the debtor's link (a fresh one)
     db.session.commit()
-    assert req.statement_id == statement.id and req.letter_form is None
     _dispute(db, req, token)
     form = db.session.scalar(
         select(ConfirmationForm).where(ConfirmationForm.sales_unit_id == world["east"].id)
