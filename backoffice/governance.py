@@ -107,7 +107,7 @@ WORKFLOWS: dict[str, Workflow] = {
     # The debtor's balance confirmation (issue 15): made, sent and revoked on their page,
     # answered by the debtor through its link, disputes resolved through the service.
     "balance_confirmation_request": Workflow(
-        "services/balance_confirm.py", create_flow="balance_confirm.new_view"
+        "services/balance_confirm.py", create_flow="balance_confirmation_request.new_view"
     ),
     "balance_confirmation_line": Workflow("services/balance_confirm.py: create_request"),
     "balance_confirmation_access": Workflow("services/balance_confirm_answer.py"),

@@ -30,6 +30,7 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "writeoff_application",
             "case_submission",
             "customer_mail",
+            "balance_dispute",
         }
     ),
     RoleName.FINANCE: frozenset(
@@ -47,6 +48,8 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "accountability_finding",
             "report_dispatch",
             "customer_mail",
+            "balance_confirmation_request",
+            "balance_dispute",
         }
     ),
     RoleName.CREDIT: frozenset(
@@ -131,6 +134,8 @@ ROLE_MENUS: dict[RoleName, frozenset[str]] = {
             "audit_log",
             "accountability_hold",
             "customer_mail",
+            "balance_confirmation_request",
+            "balance_dispute",
         }
     ),
     RoleName.ADMIN: frozenset(

@@ -7,7 +7,14 @@ from __future__ import annotations
 from flask import current_app
 
 from backoffice.extensions import db
-from backoffice.services import dashboard_cache, dunning, monthly, monthly_report, notify
+from backoffice.services import (
+    balance_confirm,
+    dashboard_cache,
+    dunning,
+    monthly,
+    monthly_report,
+    notify,
+)
 from jobs import QUEUE_REPORTS, job, make_job_id, require_queue, set_progress
 from jobs.resume import ensure_enqueued
 
@@ -37,6 +44,7 @@ def run_period(period: str, *, inline: bool = False) -> dict:
         if inline:
             monthly.build_statements(db.session, p, chunk)
             dunning.mail_statements(db.session, period, chunk)  # issue 14 §2
+            balance_confirm.reconcile_statements(db.session, p.period, chunk)  # issue 15
         elif missing.intersection(chunk):
             # Resume: a chunk whose statements all exist is skipped; one with any missing is
             # queued, or queued again if its job row already ended (the job skips done ones).
@@ -53,6 +61,7 @@ def run_period(period: str, *, inline: bool = False) -> dict:
         else:
             # Statements all there: e-mail any a killed job built but did not send (once each).
             dunning.mail_statements(db.session, period, chunk)
+            balance_confirm.reconcile_statements(db.session, p.period, chunk)
         set_progress(40 + int(60 * n / max(1, len(chunks))), f"statements {n}/{len(chunks)}")
     if inline:
         monthly.finish_run(db.session, run)
@@ -82,5 +91,7 @@ def monthly_statements(period: str, first_customer_id: int, last_customer_id: in
     created = monthly.build_statements(db.session, p, ids)
     # Issue 14 §2: each statement to the customer's billing contacts, once per contact.
     dunning.mail_statements(db.session, period, ids)
+    # Art.12–13 (issue 15): the customers with billing contacts get their 对账确认 by e-mail.
+    balance_confirm.reconcile_statements(db.session, p.period, ids)
     monthly.finish_if_complete(db.session, p)  # the last chunk to end finishes the run
     return {"period": period, "customers": len(ids), "created": created}

@@ -102,6 +102,12 @@ def daily_balance_confirm_reminders(today: date) -> list[Due]:
 
     day = today.isoformat()
     return [Due(balance_confirm_reminders, (day,), make_job_id("balance-reminders", day))]
+def daily_balance_confirm_followup(today: date) -> list[Due]:
+    """Issue 15: every day, negative-form silence is recorded, unanswered requests reminded."""
+    from jobs.balance_confirm import balance_confirm_followup
+
+    day = today.isoformat()
+    return [Due(balance_confirm_followup, (day,), make_job_id("balance-confirm", day))]
 
 
 def year_end_archive_transfer(today: date) -> list[Due]:
@@ -160,6 +166,7 @@ SCHEDULE: list[Callable[[date], list[Due]]] = [
     daily_case_rules_run,
     daily_dunning_run,
     daily_balance_confirm_reminders,
+    daily_balance_confirm_followup,
     year_end_archive_transfer,
     scorecards_at_period_end,
 ]

@@ -22,7 +22,8 @@ from jobs.tracking import _run_by_job_id, _will_retry
 
 JOB_MODULES = ("jobs.archive", "jobs.escalation", "jobs.imports", "jobs.maintenance",
                "jobs.monthly", "jobs.reminders", "jobs.case_rules", "jobs.assessment",
-               "jobs.dashboard", "jobs.customer_mail")
+               "jobs.dashboard", "jobs.customer_mail", "jobs.balance_confirm",
+               "jobs.balance_confirm_reminders")
 
 
 def preload() -> None:

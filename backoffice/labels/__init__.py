@@ -13,9 +13,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect
 
 from backoffice.labels.fields import FIELD_LABELS
-from backoffice.labels.workflow import WORKFLOW_LABELS
+from backoffice.labels.workflow import CONFIRMATION_LABELS, WORKFLOW_LABELS
 
-LABELS: dict[str, Any] = {**FIELD_LABELS, **WORKFLOW_LABELS}
+LABELS: dict[str, Any] = {**FIELD_LABELS, **WORKFLOW_LABELS, **CONFIRMATION_LABELS}
 
 #: What a row of each table is, for documents that list records of several kinds (the archive
 #: summary): one name per table, never the table name itself.

@@ -89,7 +89,7 @@ class DisputeReason(LabeledEnum):
 
 
 class DisputeStatus(LabeledEnum):
-    OPEN = "open", _l("Open")
+    OPEN = "open", _l("Being resolved")
     RESOLVED = "resolved", _l("Resolved")
 
 
@@ -114,7 +114,10 @@ class BalanceConfirmationRequest(ScopedMixin, TimestampMixin, Base):
     kind: Mapped[BalanceConfirmationKind] = enum_column(BalanceConfirmationKind)
     letter_form: Mapped[LetterForm | None] = enum_column(LetterForm, nullable=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
-    statement_id: Mapped[int | None] = mapped_column(ForeignKey("statement.id"), index=True)
+    # Art.12–13: a 对账确认 goes with one monthly statement, once.
+    statement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("statement.id"), index=True, unique=True
+    )
     as_of: Mapped[date]
     year: Mapped[int]  # the audit year (of ``as_of``), for the auditor's register
     balance: Mapped[Decimal]

@@ -150,6 +150,11 @@ def create_request(
         raise ConfirmationRequestError(_("Choose the positive or the negative form."))
     if kind is BalanceConfirmationKind.RECONCILIATION:
         form = None
+    if kind is BalanceConfirmationKind.RECONCILIATION and statement is None:
+        # Art.12–13: a 对账确认 goes with the month's statement of the same date, if there is one.
+        statement = session.scalar(
+            select(Statement).where(Statement.customer_id == customer.id, Statement.as_of == as_of)
+        )
     today = today or as_of
     docs = open_documents(session, customer.id, as_of)
     req = BalanceConfirmationRequest(
@@ -354,21 +359,58 @@ def reissue(session: Session, req: BalanceConfirmationRequest, user: Any) -> tup
     return send_letter(session, req)
 
 
-def requests_for_statement(session: Session, statement: Statement, user: Any = None):
-    """Art.12–13: the 对账确认 for a monthly statement, made once (the existing one is kept)."""
-    existing = session.scalar(
-        select(BalanceConfirmationRequest).where(
-            BalanceConfirmationRequest.statement_id == statement.id
+def mark_undeliverable(
+    session: Session, req: BalanceConfirmationRequest, user: Any, note: str = ""
+) -> None:
+    """The letter came back undelivered (退函, the register's "returned"); links revoked."""
+    if not can(user, RESOURCE, Action.EDIT):
+        raise PermissionError(_("You may not change confirmation requests."))
+    if req.answered:
+        raise ConfirmationRequestError(_("The debtor has already answered this request."))
+    now = utcnow()
+    for link in req.links:
+        if link.revoked_at is None and link.used_at is None:
+            link.revoked_at, link.revoked_by_id = now, user.id
+    req.status = BalanceConfirmationStatus.UNDELIVERABLE
+    req.closed_note = (note or "").strip() or None
+    session.flush()
+
+
+def reconcile_statements(
+    session: Session, period: str, customer_ids: list[int]
+) -> list[BalanceConfirmationRequest]:
+    """Art.12–13: each of the period's statements for ``customer_ids`` whose customer has
+    billing contacts gets its 对账确认 (made, letter stored, e-mailed), once per statement:
+    a statement that already has one is skipped (unique ``statement_id``), so a re-run job
+    sends nothing twice. Commits each request on its own. Customers without e-mail get the
+    paper statement only. Off when ``BALANCE_CONFIRM_WITH_STATEMENTS`` is false.
+    """
+    if not current_app.config.get("BALANCE_CONFIRM_WITH_STATEMENTS", True) or not customer_ids:
+        return []
+    done = set(
+        session.scalars(
+            select(BalanceConfirmationRequest.statement_id).where(
+                BalanceConfirmationRequest.statement_id.is_not(None)
+            )
         )
     )
-    if existing is not None:
-        return existing, None
-    req = create_request(
-        session,
-        customer=statement.customer,
-        kind=BalanceConfirmationKind.RECONCILIATION,
-        as_of=statement.as_of,
-        statement=statement,
-        user=user,
-    )
-    return req, issue_link(session, req)
+    statements = session.scalars(
+        select(Statement)
+        .where(Statement.period == period, Statement.customer_id.in_(customer_ids))
+        .order_by(Statement.id)
+    ).all()
+    made = []
+    for statement in statements:
+        if statement.id in done or not billing_contacts(session, statement.customer_id):
+            continue
+        req = create_request(
+            session,
+            customer=statement.customer,
+            kind=BalanceConfirmationKind.RECONCILIATION,
+            as_of=statement.as_of,
+            statement=statement,
+        )
+        send_letter(session, req)
+        session.commit()
+        made.append(req)
+    return made

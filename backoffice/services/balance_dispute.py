@@ -208,3 +208,23 @@ def open_disputed_total(session: Session, user: Any = None) -> Decimal:
         (min(amount, left.get(rid, Decimal("0"))) for rid, amount in disputed.items()),
         Decimal("0.00"),
     )
+
+
+def in_dispute_expr():
+    """SQL: the amount of a receivable under an open dispute (0 when none), for list queries
+    (the receivables' aging shows it apart: such an amount is not chased as plain overdue)."""
+    return (
+        select(func.coalesce(func.sum(BalanceDisputeLine.disputed_amount), 0))
+        .join(BalanceDispute, BalanceDispute.id == BalanceDisputeLine.dispute_id)
+        .where(
+            BalanceDisputeLine.receivable_id == Receivable.id,
+            BalanceDispute.status == DisputeStatus.OPEN,
+        )
+        .correlate(Receivable)
+        .scalar_subquery()
+        .label("in_dispute")
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Art.14: the debtor's own answer feeds the monthly confirmation form

@@ -36,6 +36,12 @@ JOB_ACTIONS: dict[str, tuple[str, Action]] = {
     "daily_case_rules": ("job_run", Action.RUN),
     # Issue 15: reminders of unanswered 询证函 write to debtors: finance's sending right.
     "balance_confirm_reminders": ("balance_confirmation_request", Action.EDIT),
+    # Issue 15: negative-form silence recorded as "no disagreement received".
+    "balance_confirm_followup": ("balance_confirmation_request", Action.EDIT),
+    # Issue 14 §2: e-mail to customers (dunning, one message of the send log): those who keep
+    # the e-mail settings.
+    "daily_dunning": ("mail_setting", Action.EDIT),
+    "deliver_mail": ("mail_setting", Action.EDIT),
 }
 
 

@@ -16,6 +16,8 @@ from backoffice.extensions import db
 from backoffice.views import (
     accountability,
     assessment_lists,
+    balance_confirm,
+    balance_dispute,
     case_rules,
     cases,
     confirmation_split,
@@ -115,6 +117,28 @@ REGISTRY: list[Entry] = [
         _l("Split line parts"),
         CYCLE,
         "confirmation_line_part",
+    ),
+    # Issue 15: the debtor's balance confirmation (对账确认 / 询证函) and its disputes.
+    Entry(
+        balance_confirm.BalanceConfirmationRequestView,
+        m.BalanceConfirmationRequest,
+        _l("Balance confirmations"),
+        CYCLE,
+        "balance_confirmation_request",
+    ),
+    Entry(
+        balance_dispute.BalanceDisputeView,
+        m.BalanceDispute,
+        _l("Disputed balances"),
+        CYCLE,
+        "balance_dispute",
+    ),
+    Entry(
+        balance_dispute.BalanceConfirmationAccessView,
+        m.BalanceConfirmationAccess,
+        _l("Confirmation page log"),
+        CYCLE,
+        "balance_confirmation_access",
     ),
     Entry(cycle.OverdueReasonView, m.OverdueReason, _l("Overdue reasons"), CYCLE, "overdue_reason"),
     Entry(cycle.TaskView, m.Task, _l("Tasks"), CYCLE, "task"),

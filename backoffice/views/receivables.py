@@ -9,11 +9,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from backoffice.extensions import db
-from backoffice.services import aging, ledger_rules, payments
+from backoffice.services import aging, balance_dispute, ledger_rules, payments
 from backoffice.services.aging import Bucket, DebtClass
+from backoffice.services.formatting import format_money
 from backoffice.views.base import SecuredModelView
 from backoffice.views.computed import (
     AgingFilter,
@@ -23,6 +26,18 @@ from backoffice.views.computed import (
     built_once,
 )
 from backoffice.views.fastlist import FastListMixin
+from backoffice.views.formatters import _money_formatter
+
+
+def _outstanding_with_dispute(view, context, model, name):
+    """The balance, and apart from it what the debtor disputes (issue 15: 争议中)."""
+    money = _money_formatter(view, model.outstanding)
+    disputed = getattr(model, "in_dispute", None)
+    if not disputed:
+        return money
+    return Markup('{}<br><span class="badge badge-warning qq-in-dispute">{} {}</span>').format(
+        money, _("In dispute"), format_money(disputed)
+    )
 
 
 class ReceivableView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
@@ -53,6 +68,7 @@ class ReceivableView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
         "aging_bucket",
         "debt_class",
         "penalty",
+        "in_dispute",
         "status",
         "collector",
         "collector_name",
@@ -67,6 +83,7 @@ class ReceivableView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
     column_formatters = {
         "aging_bucket": _label_formatter(Bucket),
         "debt_class": _label_formatter(DebtClass),
+        "outstanding": _outstanding_with_dispute,
     }
     column_formatters_export = {
         "aging_bucket": _label_formatter(Bucket),
@@ -112,7 +129,10 @@ class ReceivableView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
         def build() -> dict[str, Any]:
             cols = aging.aging_columns(today, rules)
             names = ("days_overdue", "months_overdue", "aging_bucket", "debt_class", "penalty")
-            return {name: cols[name] for name in names}
+            computed = {name: cols[name] for name in names}
+            # Issue 15: the amount the debtor disputes (争议中), shown apart from plain overdue.
+            computed["in_dispute"] = balance_dispute.in_dispute_expr()
+            return computed
 
         return built_once(("receivable", today, repr(rules)), build)
 

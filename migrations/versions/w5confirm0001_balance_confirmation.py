@@ -61,7 +61,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_balance_confirmation_request_company_id'), ['company_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_balance_confirmation_request_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_balance_confirmation_request_sales_unit_id'), ['sales_unit_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_balance_confirmation_request_statement_id'), ['statement_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_balance_confirmation_request_statement_id'), ['statement_id'], unique=True)
         batch_op.create_index('ix_balance_confirmation_request_status_due', ['status', 'reply_due'], unique=False)
         batch_op.create_index('ix_balance_confirmation_request_year_kind', ['year', 'kind'], unique=False)
 

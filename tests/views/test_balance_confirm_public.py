@@ -6,6 +6,9 @@ import re
 import secrets
 from datetime import date, timedelta
 from decimal import Decimal
+from email.parser import BytesParser
+from email.policy import default
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -79,8 +82,14 @@ def test_a_request_is_sent_confirmed_and_recorded(app, db, client, setup):
     its IP and the link works only once."""
     req, token, sent = _send(db, setup["acme"])
     assert sent == ["wang@acme.example"]
-    outbox = list(__import__("pathlib").Path(app.config["MAIL_OUTBOX_DIR"]).glob("*.eml"))
-    assert any(token in p.read_bytes().decode("utf-8", "replace") for p in outbox) or outbox
+    outbox = Path(app.config["MAIL_OUTBOX_DIR"]).glob("*.eml")
+    mails = [BytesParser(policy=default).parsebytes(p.read_bytes()) for p in outbox]
+    mine = [m for m in mails if token in m.get_body(("plain",)).get_content()]
+    assert len(mine) == 1 and mine[0]["To"] == "wang@acme.example"
+    assert "本函仅为复核账目之用" in mine[0].get_body(("plain",)).get_content()
+    assert [a.get_filename() for a in mine[0].iter_attachments()] == [
+        f"往来款项询证函-{req.number}.pdf"
+    ]
     link = db.session.scalar(select(BalanceConfirmationLink))
     assert link.token_hash != token and len(link.token_hash) == 64  # only the hash is stored
     html = _form(client, token)
@@ -276,3 +285,31 @@ def test_page_sends_no_referrer_and_is_not_cached(app, db, client, setup):
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert "no-store" in response.headers["Cache-Control"]
     assert re.search(r"<form[^>]+/c/[^\"]+/confirm", response.get_data(as_text=True))
+
+
+def test_two_answers_at_once_take_the_link_once(app, db, setup):
+    """Two confirmations sent at the same moment: one is recorded, the other is refused as a
+    used link; the request has exactly one answer."""
+    from backoffice.extensions import db as _db
+    from backoffice.services import balance_confirm_answer as answer
+
+    req, token, _sent = _send(db, setup["acme"])
+
+    def work(n, together):
+        link = answer.find_link(_db.session, token)
+        assert answer.state_of(link) is answer.LinkState.OPEN
+        together()
+        try:
+            answer.confirm(_db.session, link, answer.Visitor(f"10.0.0.{n + 1}"))
+            _db.session.commit()
+            return "confirmed"
+        except answer.LinkRefused as exc:
+            _db.session.rollback()
+            return exc.state.value
+
+    results = helpers.race(app, work)
+    assert sorted(results) == ["confirmed", "used"]
+    db.session.expire_all()
+    kinds = [a.kind for a in db.session.scalars(select(BalanceConfirmationAccess))]
+    assert kinds.count(AccessKind.CONFIRM) == 1
+    assert db.session.get(type(req), req.id).status is BalanceConfirmationStatus.CONFIRMED

@@ -425,7 +425,52 @@ def _builders():
         ),
         "setting": lambda w, o: add(m.Setting(key=f"k{next(_n)}", value={"v": 1})),
         "job_run": lambda w, o: add(m.JobRun(rq_job_id=f"job-{next(_n)}", name="demo")),
+        # Issue 15: the debtor's balance confirmation
+        "balance_confirmation_request": lambda w, o: _balance_request(w),
+        "balance_dispute": lambda w, o: add(
+            m.BalanceDispute(
+                **w.scope,
+                request_id=_balance_request(w).id,
+                customer_id=w.customer.id,
+                our_balance=money,
+                debtor_balance=Decimal("0"),
+                difference=money,
+                disputed_amount=money,
+                reason=m.balance_confirmation.DisputeReason.PRICE,
+                deadline=d,
+            )
+        ),
+        "balance_confirmation_access": lambda w, o: add(
+            m.BalanceConfirmationAccess(
+                request_id=(req := _balance_request(w)).id,
+                link_id=add(
+                    m.BalanceConfirmationLink(
+                        request_id=req.id,
+                        token_hash=f"{next(_n):064d}",
+                        expires_at=datetime(2026, 2, 1, tzinfo=UTC),
+                    )
+                ).id,
+                kind=m.balance_confirmation.AccessKind.VIEW,
+                ip="127.0.0.1",
+            )
+        ),
     }
+
+
+def _balance_request(w):
+    return add(
+        m.BalanceConfirmationRequest(
+            **w.scope,
+            number=f"XZ2026-{next(_n):05d}",
+            kind=m.balance_confirmation.BalanceConfirmationKind.AUDIT_LETTER,
+            letter_form=m.balance_confirmation.LetterForm.POSITIVE,
+            customer_id=w.customer.id,
+            as_of=date(2026, 1, 15),
+            year=2026,
+            balance=Decimal("10.00"),
+            reply_due=date(2026, 1, 30),
+        )
+    )
 
 
 def _policy(w):
