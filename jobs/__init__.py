@@ -44,6 +44,7 @@ from backoffice.models.audit import AuditAction
 from backoffice.models.base import utcnow
 from backoffice.models.job import JobRun, JobStatus
 from backoffice.services import audit
+from backoffice.services.job_text import job_said
 from jobs.queues import (
     FAILURE_TTL,
     QUEUE_DEFAULT,
@@ -200,7 +201,7 @@ def rerun(run_id: int, user_id: int | None = None, connection: Redis | None = No
         AuditAction.JOB,
         entity="job_run",
         entity_id=run.rq_job_id,
-        detail=f"{run.name} re-run requested",
+        detail=job_said("Job “%(job)s” run again on request", run.name),
     )
     db.session.commit()
     db.session.refresh(run)

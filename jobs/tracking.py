@@ -18,6 +18,7 @@ from backoffice.models.audit import AuditAction
 from backoffice.models.base import utcnow
 from backoffice.models.job import JobRun, JobStatus
 from backoffice.services import audit
+from backoffice.services.job_text import job_said
 
 
 def _run_by_job_id(job_id: str) -> JobRun | None:
@@ -95,7 +96,14 @@ def job(func: Callable[..., Any]) -> Callable[..., Any]:
                 entity="job_run",
                 entity_id=rq_job.id if rq_job else None,
                 actor=actor,
-                detail=f"{func.__name__} failed{' (will retry)' if retrying else ''}: {exc}",
+                detail=job_said(
+                    "Job “%(job)s” failed, will retry: %(reason)s"
+                    if retrying
+                    else "Job “%(job)s” failed: %(reason)s",
+                    func.__name__,
+                    run,
+                    error=str(exc),
+                ),
             )
             db.session.commit()
             raise
@@ -111,7 +119,7 @@ def job(func: Callable[..., Any]) -> Callable[..., Any]:
             entity="job_run",
             entity_id=rq_job.id if rq_job else None,
             actor=actor,
-            detail=f"{func.__name__} finished",
+            detail=job_said("Job “%(job)s” finished", func.__name__),
         )
         db.session.commit()
         return result

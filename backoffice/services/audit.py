@@ -231,6 +231,22 @@ def record(
     _append(session, [_entry(action, entity, entity_id, before, after, detail, actor)])
 
 
+@contextlib.contextmanager
+def in_system_language() -> Iterator[None]:
+    """Write a detail inside this block in the system's language (``BABEL_DEFAULT_LOCALE``,
+    Chinese), whoever's request writes it: the trail is read by auditors as it was written, so
+    a detail is a sentence they read rather than a code (issue 11). Outside an application
+    context it changes nothing."""
+    from flask import current_app, has_app_context
+    from flask_babel import force_locale
+
+    if not has_app_context():
+        yield
+        return
+    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN")):
+        yield
+
+
 def record_now(action: AuditAction | str, **kw: Any) -> None:
     """Append one entry in a transaction of its own (logins, denials, alerts)."""
     from backoffice.extensions import db

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 import chinese_calendar
+from flask_babel import lazy_gettext
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -57,6 +58,12 @@ class YearNotPublished(CalendarError):
             f"{year} is not published there. Enter it by hand: "
             f"`flask --app app calendar start --year {year}`, then edit its days."
         )
+
+
+def _said(message) -> str:
+    """An audit detail (a lazy string) in the system's language: the auditor reads it."""
+    with audit.in_system_language():
+        return str(message)
 
 
 def package_years() -> range:
@@ -119,7 +126,14 @@ def load_year(session: Session, year: int) -> CalendarYear:
         AuditAction.CREATE,
         entity="calendar_year",
         entity_id=year,
-        detail=f"loaded {len(rows)} days of {year} from {PACKAGE_SOURCE}",
+        detail=_said(
+            lazy_gettext(
+                "Calendar %(year)s loaded: %(n)s days from %(source)s",
+                year=year,
+                n=len(rows),
+                source=PACKAGE_SOURCE,
+            )
+        ),
     )
     return cal_year
 
@@ -159,7 +173,12 @@ def start_year(
         AuditAction.CREATE,
         entity="calendar_year",
         entity_id=year,
-        detail=f"started {year} for manual entry ({source}): weekdays working, weekends off",
+        detail=_said(
+            lazy_gettext(
+                "Calendar %(year)s started for manual entry: weekdays working, weekends off",
+                year=year,
+            )
+        ),
     )
     return cal_year
 

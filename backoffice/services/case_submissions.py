@@ -129,13 +129,25 @@ def submit(
     ]
     session.add(row)
     session.flush()
+    with audit.in_system_language():  # the auditor reads it in the audit log
+        if case.documents_due is None:
+            when = gettext("submitted")
+        elif on_time:
+            when = gettext("submitted on time (due %(due)s)", due=case.documents_due)
+        else:
+            when = gettext("submitted late (due %(due)s)", due=case.documents_due)
+        detail = gettext(
+            "Art.17: case %(case_no)s, reasons and %(n)s collection measure(s) %(when)s",
+            case_no=case.case_no,
+            n=len(row.measures),
+            when=when,
+        )
     audit.record(
         session,
         AuditAction.CREATE,
         entity="case_submission",
         entity_id=row.id,
-        detail=f"Art.17 case {case.case_no}: {len(row.measures)} measure(s), "
-        f"{'on time' if on_time else 'late'} (due {case.documents_due})",
+        detail=detail,
     )
     # the documents task now says what is still due (documents, or nothing more)
     retitle_documents_task(session, case)

@@ -187,15 +187,18 @@ def start_work(session: Session, case: CollectionCase, override_reason: str | No
     case.started_at = utcnow()
     if missing:
         case.start_override_reason = reason
+        with audit.in_system_language():  # the auditor reads it in the audit log
+            detail = gettext(
+                "Art.17: collection started with documents missing (%(docs)s); reason: %(reason)s",
+                docs="、".join(str(DocumentType(r.doc_type).label) for r in missing),
+                reason=reason,
+            )
         audit.record(
             session,
             AuditAction.UPDATE,
             entity="collection_case",
             entity_id=case.id,
-            detail=(
-                "start work with documents missing (Art.17): "
-                f"{', '.join(r.doc_type for r in missing)}; reason: {reason}"
-            )[:2000],
+            detail=detail[:2000],
         )
     notify.close_tasks(
         session, kind=TaskKind.SUBMIT_DOCUMENTS, subject_type="collection_case", subject_id=case.id

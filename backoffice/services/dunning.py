@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -173,6 +173,16 @@ def paused(session: Session, customer_id: int) -> DunningPause | None:
     return session.scalar(select(DunningPause).where(DunningPause.customer_id == customer_id))
 
 
+def _said(message) -> str:
+    """An audit detail (a lazy string) in the system's language: the auditor reads it."""
+    with audit.in_system_language():
+        return str(message)
+
+
+def _named(customer: Customer) -> str:
+    return f"{customer.name}（{customer.erp_code}）"
+
+
 def pause(session: Session, customer: Customer, reason: str, user_id: int | None) -> DunningPause:
     """Art.23: stop dunning ``customer`` (a cooperative debtor); the caller commits."""
     reason = (reason or "").strip()
@@ -189,7 +199,7 @@ def pause(session: Session, customer: Customer, reason: str, user_id: int | None
         entity="dunning_pause",
         entity_id=customer.id,
         after={"reason": reason},
-        detail=f"dunning paused for {customer.erp_code}",
+        detail=_said(lazy_gettext("Dunning paused for %(customer)s", customer=_named(customer))),
     )
     return row
 
@@ -205,7 +215,7 @@ def resume(session: Session, customer: Customer) -> None:
         entity="dunning_pause",
         entity_id=customer.id,
         before={"reason": row.reason},
-        detail=f"dunning resumed for {customer.erp_code}",
+        detail=_said(lazy_gettext("Dunning resumed for %(customer)s", customer=_named(customer))),
     )
     session.delete(row)
 

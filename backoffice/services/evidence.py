@@ -197,12 +197,27 @@ def store_generated(
 
 
 def _alert(doc: EvidenceDocument, exc: TamperedError, what: str) -> None:
-    audit.record_now(
-        AuditAction.ALERT,
-        entity=RESOURCE,
-        entity_id=doc.id,
-        detail=f"{what}: {exc}",
-    )
+    """A committed ``alert``: the auditor reads what was refused and why, in Chinese; the
+    recorded and the found SHA-256 stay for whoever compares them."""
+    with audit.in_system_language():
+        action = _("download refused") if what == "download" else _("verification failed")
+        if exc.actual is None:
+            detail = _(
+                "%(name)s: %(action)s, the stored file is missing (recorded SHA-256 %(expected)s)",
+                name=doc.original_name,
+                action=action,
+                expected=exc.expected,
+            )
+        else:
+            detail = _(
+                "%(name)s: %(action)s, the stored file has changed (recorded SHA-256 "
+                "%(expected)s, found %(actual)s)",
+                name=doc.original_name,
+                action=action,
+                expected=exc.expected,
+                actual=exc.actual,
+            )
+    audit.record_now(AuditAction.ALERT, entity=RESOURCE, entity_id=doc.id, detail=detail)
 
 
 def open_verified(
@@ -220,14 +235,14 @@ def open_verified(
         data = _storage(storage).read_verified(doc.storage_key, doc.sha256)
     except TamperedError as exc:
         session.rollback()
-        _alert(doc, exc, "download refused")
+        _alert(doc, exc, "download")
         raise
     audit.record(
         session,
         AuditAction.DOWNLOAD,
         entity=RESOURCE,
         entity_id=doc.id,
-        detail=f"{doc.original_name} sha256={doc.sha256}",
+        detail=f"{doc.original_name} SHA-256 {doc.sha256}",
     )
     return data
 
@@ -242,7 +257,7 @@ def verify(
         _storage(storage).read_verified(doc.storage_key, doc.sha256).close()
     except TamperedError as exc:
         session.rollback()
-        _alert(doc, exc, "verification failed")
+        _alert(doc, exc, "verify")
         return False
     return True
 

@@ -71,6 +71,31 @@ def job_label(name: str | None) -> str:
     return str(label) if label is not None else (name or "")
 
 
+def job_said(
+    message: str, name: str | None, run: JobRun | None = None, error: str | None = None
+) -> str:
+    """An audit detail about a job in the system's language: the job's name as people say it
+    and, for a failure, its one plain reason (``%(reason)s``): a known cause in words, else
+    the error itself when it is written in Chinese (``账款数据缺失``); never a traceback."""
+    from backoffice.services.audit import in_system_language
+
+    with in_system_language():
+        generic = _("The job stopped with an error; the administrator can read it in the log.")
+        reason = failure_reason(run) if run is not None else generic
+        if reason == generic and error and any("\u4e00" <= ch <= "\u9fff" for ch in error):
+            reason = error
+        return _(message, job=job_label(name), reason=reason)  # noqa: INT001 - msgids below
+
+
+# The msgids ``job_said`` is given (listed for the catalogue).
+_JOB_DETAILS = (
+    _l("Job “%(job)s” finished"),
+    _l("Job “%(job)s” failed: %(reason)s"),
+    _l("Job “%(job)s” failed, will retry: %(reason)s"),
+    _l("Job “%(job)s” run again on request"),
+)
+
+
 def result_summary(result: dict | None) -> str:
     """``{"period": "2026-10", "statements": 218}`` → "期间 2026-10，对账单 218"."""
     if not result:

@@ -18,6 +18,7 @@ from datetime import date
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
@@ -58,6 +59,21 @@ def finding_link(view, context, model, name) -> Markup:
     )
 
 
+def finding_state_link(view, context, model, name) -> Markup:
+    """The findings list's first cell: where the finding stands (分析中, 待确认, 已确认), linked
+    to its page. The application and case have their own columns, so the cell does not name
+    them again and the list fits 1366 px (issue 11)."""
+    if model.confirmed_at is not None:
+        state = _("Confirmed")
+    elif model.completed_at is not None:
+        state = _("Awaiting confirmation")
+    else:
+        state = _("Being analysed")
+    return Markup('<a href="{}" title="{}">{}</a>').format(
+        url_for("accountability_finding.finding_view", finding_id=model.id), str(model), state
+    )
+
+
 def _refused(resource: str, entity_id: int | None, op: str, exc: Exception) -> None:
     db.session.rollback()
     audit.record_now(
@@ -83,7 +99,8 @@ class AccountabilityFindingView(SecuredModelView):
         "completed_at",
         "confirmed_at",
     )
-    column_formatters = {"id": finding_link, "application": application_link}
+    column_labels = {"id": _l("Finding")}
+    column_formatters = {"id": finding_state_link, "application": application_link}
     column_formatters_detail = {"application": application_link}
     column_filters = ("kind", "completed_at", "confirmed_at")
 

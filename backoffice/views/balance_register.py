@@ -29,6 +29,7 @@ from backoffice.services import audit, balance_archive
 from backoffice.services import balance_register as register
 from backoffice.services.export import cell_value, export_filename, write_xlsx
 from backoffice.services.formatting import format_amount, format_percent, local_datetime
+from backoffice.views.balance_confirm import kind_and_form
 from backoffice.views.exporting import XLSX_MIMETYPE
 from backoffice.views.responses import attachment, deny
 
@@ -54,6 +55,23 @@ def shown(value, column: int) -> str:
     if isinstance(value, datetime):
         return local_datetime(value)
     return str(cell_value(value))
+
+
+def _page_table(reqs, rows) -> dict:
+    """The register as the page shows it: the kind and the letter form read as one cell
+    (积极式询证函), so the register fits a 1366-px laptop with codes, kinds, units and times
+    on one line (the template's ``nowrap``; issue 11). The XLSX keeps every column of
+    ``register.headers``."""
+    headers = register.headers()
+    shown_rows = [[shown(v, i) for i, v in enumerate(row)] for row in rows]
+    return {
+        "headers": [headers[0], headers[1], *headers[3:]],
+        "rows": [
+            [row[0], kind_and_form(req), *row[3:]]
+            for req, row in zip(reqs, shown_rows, strict=True)
+        ],
+        "amount_columns": {i - 1 if i > 2 else i for i in register.AMOUNT_COLUMNS},
+    }
 
 
 class BalanceRegisterView(BaseView):
@@ -90,9 +108,7 @@ class BalanceRegisterView(BaseView):
             forms=list(LetterForm),
             statuses=list(BalanceConfirmationStatus),
             summary=register.summarize(reqs),
-            headers=register.headers(),
-            rows=[[shown(v, i) for i, v in enumerate(row)] for row in rows],
-            amount_columns=register.AMOUNT_COLUMNS,
+            **_page_table(reqs, rows),
             percent=format_percent,
             query=request.query_string.decode("ascii", "ignore"),
             may_export=can(current_user, RESOURCE, Action.EXPORT),

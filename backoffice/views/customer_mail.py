@@ -186,6 +186,42 @@ class CustomerMailPages:
         return self._back(customer)
 
 
+# What a failed sending's stored error ("SMTPRecipientsRefused: {…}") means, for the list
+# (issue 11: no raw values); the stored text stays on the details page for the administrator.
+MAIL_ERRORS = (
+    ("SMTPRecipientsRefused", _l("The recipient's mail server refused the address")),
+    ("SMTPSenderRefused", _l("The mail server refused our sender address")),
+    ("SMTPAuthenticationError", _l("Could not log in to the mail server")),
+    ("SMTPServerDisconnected", _l("The mail server closed the connection")),
+    ("SMTPDataError", _l("The mail server refused the message")),
+    ("Timeout", _l("The mail server did not answer in time")),
+    ("ConnectionRefused", _l("The mail server could not be reached")),
+    ("gaierror", _l("The mail server could not be reached")),
+    ("OSError", _l("The mail server could not be reached")),
+)
+
+
+def mail_error(view, context, model, name) -> str:
+    """A sending's last error in one plain sentence, the full text in its details."""
+    text = model.last_error or ""
+    if not text:
+        return ""
+    for marker, reason in MAIL_ERRORS:
+        if marker.lower() in text.lower():
+            return str(reason)
+    return _("Sending failed; the details show the mail server's answer")
+
+
+def mail_error_in_full(view, context, model, name) -> str:
+    """The details page: the plain sentence, then the mail server's own answer as stored."""
+    reason = mail_error(view, context, model, name)
+    return (
+        _("%(reason)s (the server answered: %(answer)s)", reason=reason, answer=model.last_error)
+        if reason
+        else ""
+    )
+
+
 class CustomerMailView(SecuredModelView):
     """The send log: every e-mail to a customer's contact, its attempts and result."""
 
@@ -196,15 +232,16 @@ class CustomerMailView(SecuredModelView):
         "period",
         "customer",
         "recipient",
-        "subject",
         "status",
         "attempts",
         "sent_at",
         "last_error",
         "requested_by",
     )
+    # The subject repeats what and which period (付款提醒（2026-11）): on the details page.
     column_details_list = (
         *column_list,
+        "subject",
         "message_id",
         "attachment_name",
         "attachment_sha256",
@@ -225,10 +262,12 @@ class CustomerMailView(SecuredModelView):
         "requested_by": _l("Requested by"),
     }
     column_formatters = {
+        "last_error": mail_error,
         "requested_by": lambda v, c, m, n: (
             m.requested_by.display_name if m.requested_by else _("Scheduled job")
         ),
     }
+    column_formatters_detail = {**column_formatters, "last_error": mail_error_in_full}
 
 
 class MailSettingsView(BaseView):

@@ -145,7 +145,7 @@ class JobsView(SecuredModelView):
         run = db.session.get(JobRun, run_id)
         if run is not None and not self.may_rerun(run):
             # e.g. finance and the admin-only year-end transfer (Art.22)
-            return deny(self.resource, f"{Action.RUN} {run.name}")
+            return deny(self.resource, f"{Action.RUN} {job_label(run.name)}")
         from jobs import JobBusy, QueueUnavailable
         from jobs import rerun as rerun_job
 

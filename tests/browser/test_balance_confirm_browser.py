@@ -132,4 +132,4 @@ def test_the_debtor_disputes_one_line_in_the_browser(confirm_server, browser, tm
     WebDriverWait(browser, 20).until(
         ec.presence_of_element_located((By.CSS_SELECTOR, ".alert-success"))
     )
-    assert "已在 ERP 更正" in browser.find_element(By.ID, "status").text
+    assert "已在 ERP 中更正" in browser.find_element(By.ID, "status").text

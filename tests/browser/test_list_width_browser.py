@@ -104,3 +104,73 @@ def test_every_menu_list_fits_1366_px(demo, browser, username):
         if bad:
             problems[path] = bad
     assert not problems, f"{username} at 1366 px: {problems}"
+
+
+#: The page and every table box of a custom page (reports, registers, the e-mail page).
+MEASURE_PAGE = """
+const de = document.documentElement, out = {page: null, boxes: []};
+if (de.scrollWidth > de.clientWidth) out.page = [de.scrollWidth, de.clientWidth];
+for (const box of document.querySelectorAll('.table-responsive, table')) {
+  if (box.scrollWidth > box.clientWidth + 1) {
+    out.boxes.push([box.id || (box.querySelector('table') || {}).id || box.className,
+                    box.scrollWidth, box.clientWidth]);
+  }
+}
+for (const th of document.querySelectorAll('table.qq-report th')) {
+  const range = document.createRange();
+  range.selectNodeContents(th.firstChild || th);
+  const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+  if (lines > 1) out.boxes.push(['header wraps', th.textContent.trim()]);
+}
+return out;
+"""
+
+
+def _mailed_customer(db_path) -> int:
+    """A demo customer with e-mails in the send log (its mail page has every section)."""
+    import sqlite3
+
+    with sqlite3.connect(db_path) as conn:
+        (customer_id,) = conn.execute(
+            "SELECT customer_id FROM customer_mail GROUP BY customer_id"
+            " ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()
+    return customer_id
+
+
+@pytest.mark.parametrize(
+    ("username", "paths"),
+    [
+        ("leader", ("/admin/leadership/",)),
+        ("auditor", ("/admin/balance-register/", "/admin/leadership/")),
+        (
+            "finance",
+            (
+                "/admin/balance-register/",
+                "/admin/balance_confirmation_request/",
+                "/admin/balance_dispute/",
+                "/admin/customer_mail/",
+                "/admin/customer/mail/{customer}/",
+            ),
+        ),
+    ],
+)
+def test_reports_registers_and_mail_pages_fit_1366_px(demo, browser, username, paths):
+    """The leadership report, the 往来询证登记簿, the confirmations, disputes and send log and a
+    customer's e-mail page (issues 14, 15) fit 1366 px: nothing scrolls sideways, and the
+    report's headers stay on one line."""
+    base, db_path = demo
+    browser.set_window_size(1366, 900)
+    _login(browser, base, username)
+    problems = {}
+    for path in paths:
+        path = path.format(customer=_mailed_customer(db_path))
+        browser.get(base + path)
+        assert "/login" not in browser.current_url, path
+        found = browser.execute_script(MEASURE_PAGE)
+        browser.save_screenshot(
+            str(SHOTS / f"width-{username}-{path.strip('/').replace('/', '-')}.png")
+        )
+        if found["page"] or found["boxes"]:
+            problems[path] = found
+    assert not problems, f"{username} at 1366 px: {problems}"

@@ -121,7 +121,7 @@ def test_failed_job_raises_and_shows_its_error(queues, db):
     detail = db.session.scalar(
         select(AuditLog.detail).where(AuditLog.entity_id == "boom-once", AuditLog.action == "job")
     )
-    assert detail == "boom failed: 账款数据缺失"
+    assert detail == "后台任务“boom”失败：账款数据缺失"  # in words; the traceback stays on the row
 
 
 def test_failed_job_is_retried_and_the_row_counts_attempts(queues, db):
@@ -137,7 +137,9 @@ def test_failed_job_is_retried_and_the_row_counts_attempts(queues, db):
             .order_by(AuditLog.seq)
         )
     )
-    assert details == ["boom failed (will retry): still broken", "boom failed: still broken"]
+    # An English error is not shown to the auditor; the Jobs page's plain reason stands for it.
+    generic = "任务出错停止，管理员可在日志中查看详情。"
+    assert details == [f"后台任务“boom”失败，将重试：{generic}", f"后台任务“boom”失败：{generic}"]
 
 
 def test_rerun_runs_an_ended_job_again_and_refuses_a_queued_one(queues, db):

@@ -168,6 +168,31 @@ def test_reasons_and_measures_on_time_and_late(db, world, requested):
     assert not late.on_time
 
 
+def test_the_submission_is_audited_in_words_whoever_submits(app, db, world, requested):
+    """The auditor reads 第十七条：案件 … 按期提交 / 逾期提交 in the audit log, even when an
+    English-speaking collector submitted (issue 11: no "Art.17 case … on time")."""
+    from flask_babel import force_locale
+
+    from backoffice.models import AuditLog
+
+    uid = world["collector"].id
+    with app.test_request_context(), force_locale("en"):
+        subs.submit(db.session, requested, proposal(db), uid, date(2026, 8, 10))
+        subs.submit(db.session, requested, proposal(db), uid, date(2026, 8, 11))
+        db.session.commit()
+    on_time, late = db.session.scalars(
+        select(AuditLog.detail)
+        .where(AuditLog.entity == "case_submission", AuditLog.detail.is_not(None))
+        .order_by(AuditLog.seq)
+    ).all()
+    case_no = requested.case_no
+    assert on_time == (
+        f"第十七条：案件 {case_no} 的欠款原因及 2 项清收措施建议按期提交（期限 2026-08-10）"
+    )
+    assert late.endswith("逾期提交（期限 2026-08-10）")
+    assert "Art." not in on_time + late and "late" not in late
+
+
 def test_the_documents_task_says_what_is_due_now(db, world, requested):
     """Art.17: the collector's task first asks for the documents and the reasons; once the
     reasons and measures are in, only for the documents still missing; with every document

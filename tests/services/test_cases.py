@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from backoffice.models import CollectionCase, DocumentRequirement, Notification, WatchListEntry
 from backoffice.models.case import CaseOrigin, CaseOutcome, CaseStatus, Strategy
 from backoffice.models.customer import FinancialStatus
+from backoffice.models.evidence import DocumentType
 from backoffice.services import cases
 from backoffice.services.calendar import load_year
 from backoffice.services.storage import get_storage
@@ -205,11 +206,16 @@ def test_start_with_documents_missing_and_a_reason_is_recorded(world, db):
     assert case.start_override_reason == "客户即将转移资产，先行催收"
     details = db.session.scalars(
         select(AuditLog.detail).where(
-            AuditLog.entity == "collection_case", AuditLog.detail.like("%Art.17%")
+            AuditLog.entity == "collection_case", AuditLog.detail.like("第十七条%")
         )
     ).all()
     assert len(details) == 1 and "客户即将转移资产" in details[0]
-    assert "delivery_note" in details[0] and "contract" not in details[0]
+    # the auditor reads the missing documents by name, not their codes (issue 11)
+    with force_locale("zh_Hans_CN"):
+        delivery = str(DocumentType("delivery_note").label)
+        contract = str(DocumentType("contract").label)
+    assert delivery in details[0] and contract not in details[0]
+    assert "delivery_note" not in details[0]
 
 
 def test_start_with_every_document_in_needs_no_reason(world, db):

@@ -258,7 +258,8 @@ def test_tampered_download_refused_with_committed_alert(world, store, db):
         select(AuditLog).where(AuditLog.action == "alert").order_by(AuditLog.seq)
     ).all()
     assert [a.entity_id for a in alerts] == [str(doc_id), str(doc_id)]
-    assert "download refused" in alerts[0].detail
+    assert alerts[0].detail.startswith(f"{doc.original_name}：拒绝下载，存储的文件已被改动")
+    assert "校验未通过" in alerts[1].detail and doc.sha256 in alerts[1].detail
     assert not db.session.scalars(select(AuditLog).where(AuditLog.action == "download")).all()
 
 

@@ -60,6 +60,19 @@ def test_filters_by_kind_form_and_state(client, login_as, world):
     assert made["reconciliation"].number in html and made["revoked"].number not in html
 
 
+def test_the_page_reads_kind_and_form_in_one_cell_and_the_list_too(client, login_as, world):
+    """The register page and the confirmations list say 积极式询证函 / 消极式询证函 / 对账确认
+    in one column, so both fit 1366 px (issue 11); the XLSX keeps both columns."""
+    login_as("finance")
+    made = world["requests"]
+    html = client.get(URL, query_string={"year": 2026}).get_data(as_text=True)
+    for page in (html, client.get("/admin/balance_confirmation_request/").get_data(as_text=True)):
+        assert "积极式询证函" in page and "消极式询证函" in page and "对账确认" in page
+        assert "积极式（须回复）" not in page.split("<table")[-1]  # only in the filter menus
+    row = html[html.index(made["no_disagreement"].number) :].split("</tr>")[0]
+    assert row.count("</td>") == len(balance_register.headers()) - 1  # one column fewer
+
+
 def test_the_xlsx_has_numbers_dates_labels_a_chinese_sheet_and_a_dated_name(
     client, login_as, db, world
 ):

@@ -189,6 +189,19 @@ def test_the_send_log_is_read_only_and_scoped(app, client, login_as, csrf, shop,
         assert as_role(app, role).get("/admin/customer_mail/").status_code == 403, role
 
 
+def test_the_send_log_says_why_a_sending_failed_in_words(client, login_as, shop, db):
+    """The list reads 收件方邮件服务器拒收该地址 instead of "SMTPRecipientsRefused: 550 …", and
+    leaves the subject (对账单（2026-10）, what and period again) to the details page, where the
+    server's own answer stays for the administrator (issue 11: 1366 px, no raw values)."""
+    login_as("finance")
+    html = client.get("/admin/customer_mail/").get_data(as_text=True)
+    assert "收件方邮件服务器拒收该地址" in html
+    assert "SMTPRecipientsRefused" not in html and "对账单（2026-10）" not in html
+    row = db.session.scalar(select(CustomerMail))
+    details = client.get(f"/admin/customer_mail/details/?id={row.id}").get_data(as_text=True)
+    assert "对账单（2026-10）" in details and "550 Mailbox unavailable" in details, details[-3000:]
+
+
 def test_finance_edits_templates_and_schedule_others_may_not(app, client, login_as, csrf, db):
     login_as("finance")
     page = client.get("/admin/mail-settings/").get_data(as_text=True)

@@ -15,6 +15,7 @@ from backoffice.models import AuditLog, Notification, RecourseEntry, WriteOffIte
 from backoffice.models.case import CaseStatus, CollectionCase, Strategy
 from backoffice.models.job import JobRun, JobStatus
 from backoffice.models.writeoff import WriteOffStatus
+from backoffice.services.job_text import job_label
 from tests import helpers
 from tests.conftest import csrf_from
 from tests.views import test_writeoff_views as wv
@@ -131,7 +132,8 @@ def test_finance_cannot_rerun_the_year_end_transfer(app, db, client, login_as, r
     assert response.status_code == 403
     db.session.expire_all()
     assert db.session.get(JobRun, archive.id).status is JobStatus.FINISHED
-    assert any("year_end_archive" in d for d in denied(db))
+    label = job_label("year_end_archive")
+    assert any(d.startswith("无权运行：") and label in d for d in denied(db)), denied(db)
 
     admin = helpers.fresh_client(app)
     helpers.login(admin, helpers.make_user("admin").username)

@@ -4,9 +4,10 @@ them, sizes and file types in words, and each role's menu lists free of raw valu
 from __future__ import annotations
 
 import re
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import select
 
 from backoffice.menus import ROLE_MENUS
 from backoffice.models.user import RoleName
@@ -60,6 +61,23 @@ def test_sanction_list_names_the_finding_by_its_write_off(client, db, login_as):
     findings = client.get("/admin/accountability_finding/").get_data(as_text=True)
     assert 'class="col-finding"' in findings or "col-finding" in findings
     assert scan(findings, {"EAST"}) == []
+
+
+def test_finding_list_opens_each_finding_by_where_it_stands(client, db, login_as):
+    """The findings list's first cell says where the finding stands (分析中 / 待确认 /
+    已确认) and links its page; it does not repeat the application and case of the next
+    columns ("责任认定 HX2026-00001"), so the list fits 1366 px (issue 11)."""
+    _finding(db)
+    finding = db.session.scalars(select(AccountabilityFinding)).one()
+    login_as("admin")
+    page = client.get("/admin/accountability_finding/").get_data(as_text=True)
+    link = f'href="/admin/accountability_finding/finding/{finding.id}/"'
+    assert re.search(link + r'[^>]*>分析中</a>', page), page
+    assert "责任认定 HX2026-00001" not in re.sub(r'title="[^"]*"', "", page)
+    finding.completed_at = finding.confirmed_at = datetime.now(UTC)
+    db.session.commit()
+    page = client.get("/admin/accountability_finding/").get_data(as_text=True)
+    assert re.search(link + r'[^>]*>已确认</a>', page)
 
 
 def test_evidence_list_reads_sizes_and_file_types(client, db, login_as):
