@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = 'w5i12_0001'
-down_revision = 'w5perf0001'
+down_revision = 'w5perf_0001'
 branch_labels = None
 depends_on = None
 
