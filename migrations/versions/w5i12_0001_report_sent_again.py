@@ -5,7 +5,7 @@
 recipient, sending), so the monthly job still sends nothing twice within a sending.
 
 Revision ID: w5i12_0001
-Revises: w5perf0001
+Revises: w5perf_0001
 Create Date: 2026-11-30 21:10:00
 """
 from alembic import op
