@@ -19,7 +19,7 @@ from backoffice.models.balance_confirmation import (
     DisputeStatus,
     LetterForm,
 )
-from backoffice.services import balance_confirm, balance_confirm_answer, contacts
+from backoffice.services import balance_confirm, balance_confirm_answer, contacts, customer_mail
 from backoffice.services.calendar import load_year
 from jobs.balance_confirm import balance_confirm_followup
 from tests import helpers
@@ -52,6 +52,7 @@ def _make(db, customer, form=LetterForm.POSITIVE, as_of=date(2026, 9, 30)):
         as_of=as_of,
     )
     db.session.commit()
+    customer_mail.dispatch_pending(db.session)  # as every caller does after its commit
     return req, token
 
 
