@@ -201,6 +201,11 @@ def _case_to_escalate_to(
         # Art.16 (4): a collector may apply in writing for the team's help before 6 months.
         return cases.apply(session, dispute.customer_id, user.id, reason, local_today())
     except cases.CaseError as exc:
+        # A concurrent escalation opened the customer's case meanwhile: take it (this
+        # resolution then loses the dispute's conditional UPDATE if it raced the same one).
+        case = cases.open_case_of(session, dispute.customer_id)
+        if case is not None:
+            return case
         raise DisputeError(
             _("No collection case could be opened: %(why)s") % {"why": str(exc)}
         ) from exc
