@@ -84,7 +84,8 @@ class CustomerMail(ScopedMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[MailKind] = enum_column(MailKind)
-    period: Mapped[str] = mapped_column(String(16))  # YYYY-MM (or YYYY-MM-DD)
+    # YYYY-MM (or YYYY-MM-DD); a confirmation: its request number and link, XZ2026-00001/17
+    period: Mapped[str] = mapped_column(String(40))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("customer_contact.id"))
     recipient: Mapped[str] = mapped_column(String(254))

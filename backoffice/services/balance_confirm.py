@@ -34,14 +34,14 @@ from backoffice.models.balance_confirmation import (
     LetterForm,
 )
 from backoffice.models.base import to_money, utcnow
+from backoffice.models.contact import MailKind
 from backoffice.models.customer import Customer
 from backoffice.models.monthly import Statement
 from backoffice.models.receivable import Payment, PaymentAllocation, Receivable
 from backoffice.permissions import Action, can
-from backoffice.services import audit
+from backoffice.services import audit, customer_mail
 from backoffice.services.calendar import CalendarError, add_workdays
 from backoffice.services.contacts import billing_contacts
-from backoffice.services.notify import send_mail
 from backoffice.services.numbering import next_number
 
 RESOURCE = "balance_confirmation_request"
@@ -294,16 +294,36 @@ def deliver(
 ) -> list[str]:
     """E-mail the request's link to the customer's billing contacts; the addresses written to.
 
-    This is the ONLY function that sends to the debtor (first sending and reminders), so the
-    e-mail send log can be hooked here. "Do not e-mail" customers get nothing (an empty list;
-    the letter then goes on paper). Records an audit entry; sets ``sent_at`` the first time.
+    This is the ONLY function that writes to the debtor (first sending, reissues, reminders).
+    Each message is a row of the customer e-mail send log (``customer_mail``, kind
+    ``confirmation``), keyed by the request number and the link sent, so every sending is
+    logged once per contact and retried by the mail job. The rows are written in the
+    caller's transaction; the CALLER runs ``customer_mail.dispatch_pending`` after its commit
+    (nothing goes out for a transaction rolled back). "Do not e-mail" customers get nothing
+    (an empty list; the letter then goes on paper). Records an audit entry; sets ``sent_at``
+    the first time.
     """
+    if len(attachments) > 1:
+        raise ValueError("a confirmation e-mail carries one attachment, the letter")
     url = link_url(token)
     subject, body = message_for(req, url, reminder=reminder)
-    sent = []
-    for contact in billing_contacts(session, req.customer_id):
-        send_mail(contact.email, subject, body, attachments)
-        sent.append(contact.email)
+    link_id = session.scalar(
+        select(BalanceConfirmationLink.id).where(
+            BalanceConfirmationLink.token_hash == token_hash(token)
+        )
+    )
+    rows = customer_mail.log_messages(
+        session,
+        req.customer,
+        MailKind.CONFIRMATION,
+        f"{req.number}/{link_id}",
+        subject,
+        body,
+        attachments[0] if attachments else None,
+        user_id=req.created_by_id,
+    )
+    customer_mail.log_after_commit(session, rows)
+    sent = [row.recipient for row in rows]
     if req.sent_at is None:
         req.sent_at = utcnow()
     audit.record(
@@ -412,5 +432,6 @@ def reconcile_statements(
         )
         send_letter(session, req)
         session.commit()
+        customer_mail.dispatch_pending(session)
         made.append(req)
     return made

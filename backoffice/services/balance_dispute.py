@@ -35,6 +35,7 @@ from backoffice.models.user import RoleName
 from backoffice.permissions import Action, can, in_scope, scope_filter
 from backoffice.services import audit
 from backoffice.services.balance_confirm import working_days_after
+from backoffice.services.ledger_cache import bump_ledger_version
 from backoffice.services.notify import notify, users_with_role
 from backoffice.services.transitions import StaleStateError
 
@@ -129,7 +130,8 @@ def resolve(
 ) -> BalanceDispute:
     """Record how a dispute ended (the one door for it). Needs ``close`` on disputes and the
     dispute in the user's scope; a resolved dispute is not resolved again (``StaleStateError``
-    for a second request racing the first). Escalation may name the customer's case."""
+    for a second request racing the first). Escalation names the customer's case, or takes
+    its open one, or opens one (Art.16 (4), ``_case_to_escalate_to``)."""
     if not can(user, RESOURCE, Action.CLOSE):
         raise PermissionError(_("You may not resolve disputes."))
     if not in_scope(dispute, user):
@@ -146,7 +148,7 @@ def resolve(
         if case is None or getattr(case, "customer_id", None) != dispute.customer_id:
             raise DisputeError(_("That case is not one of this customer's."))
     elif resolution is DisputeResolution.ESCALATED:
-        raise DisputeError(_("Name the collection case the dispute is escalated to."))
+        case_id = _case_to_escalate_to(session, dispute, note, user).id
     done = session.execute(
         update(BalanceDispute)
         .where(BalanceDispute.id == dispute.id, BalanceDispute.status == DisputeStatus.OPEN)
@@ -164,6 +166,8 @@ def resolve(
         session.rollback()
         raise StaleStateError(_("This dispute was already resolved."))
     session.refresh(dispute)
+    # The conditional UPDATE bypasses the flush hook too: the dashboard's 争议中 figure moved.
+    bump_ledger_version(session)
     # The conditional UPDATE bypasses the ORM hooks: write the audit entry ourselves.
     audit.record(
         session,
@@ -175,6 +179,36 @@ def resolve(
         detail=note,
     )
     return dispute
+
+
+def _case_to_escalate_to(
+    session: Session, dispute: BalanceDispute, note: str, user: Any
+) -> CollectionCase:
+    """The customer's open case, else a new one: the collector's written application for the
+    team's help with the disputed debt (Art.16 (4)), through the case service's one door
+    (``cases.apply``: the team lead is tasked to accept or refuse it). Runs before the
+    dispute's conditional UPDATE, so a losing concurrent resolution rolls the case back."""
+    from backoffice.services import cases
+
+    case = cases.open_case_of(session, dispute.customer_id)
+    if case is not None:
+        return case
+    reason = _("Balance dispute %(number)s escalated: %(note)s") % {
+        "number": dispute.request.number,
+        "note": note,
+    }
+    try:
+        # Art.16 (4): a collector may apply in writing for the team's help before 6 months.
+        return cases.apply(session, dispute.customer_id, user.id, reason, local_today())
+    except cases.CaseError as exc:
+        # A concurrent escalation opened the customer's case meanwhile: take it (this
+        # resolution then loses the dispute's conditional UPDATE if it raced the same one).
+        case = cases.open_case_of(session, dispute.customer_id)
+        if case is not None:
+            return case
+        raise DisputeError(
+            _("No collection case could be opened: %(why)s") % {"why": str(exc)}
+        ) from exc
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from backoffice.models.balance_confirmation import (
     BalanceConfirmationStatus,
     LetterForm,
 )
-from backoffice.services import balance_confirm, ledger_cache
+from backoffice.services import balance_confirm, customer_mail, ledger_cache
 
 SETTING = "balance_confirm_reminder_days"
 DEFAULT_INTERVAL = 5
@@ -115,5 +115,6 @@ def send_reminders(session: Session, today: date) -> ReminderRun:
         except BaseException:
             session.rollback()
             raise
+        customer_mail.dispatch_pending(session)  # the committed reminder's e-mails
         run.reminded.append(req.number)
     return run

@@ -10,6 +10,9 @@ Public API (everything else here is internal):
   verified when the message goes out. Commits, then queues one RQ job per row
   (``jobs.customer_mail.deliver_mail``: retried with RQ's back-off, ``MAIL_RETRIES`` times),
   or, without Redis, sends at once (one attempt).
+- ``log_messages`` (the rows, no commit, no sending) with ``log_after_commit`` and, after the
+  caller's commit, ``dispatch_pending``: for callers that send inside their own transaction
+  (the balance confirmation e-mails, issue 15).
 - ``deliver(session, mail_id)``: one attempt at sending a logged message (the job's body).
 - ``render(session, kind, **values)`` → (subject, body) from the editable Chinese templates
   (``Setting`` ``mail_templates``, edited on the e-mail settings page).
@@ -224,6 +227,40 @@ def pending_contacts(session: Session, customer_id: int, kind: MailKind, period:
         )
     )
     return [c for c in targets if c.id not in done]
+
+
+#: ``session.info`` key: ids of rows logged inside a caller's transaction, to be dispatched
+#: once it commits (``log_after_commit`` / ``dispatch_pending``).
+PENDING = "customer_mail_pending"
+
+
+def log_after_commit(session: Session, rows: list[CustomerMail]) -> None:
+    """Note ``rows`` (logged by ``log_messages`` inside the caller's transaction) for
+    ``dispatch_pending``, which the caller runs after its commit: a message goes out only
+    once its row is committed, so a rolled-back transaction sends nothing."""
+    session.info.setdefault(PENDING, []).extend(row.id for row in rows)
+
+
+def dispatch_pending(session: Session) -> int:
+    """After the caller's commit: queue (or, without Redis, send) the rows noted by
+    ``log_after_commit``. Rows rolled back meanwhile are gone, and rows already attempted are
+    left to their job: only committed, never-tried rows go. Returns how many were dispatched."""
+    ids = session.info.pop(PENDING, None)
+    if not ids:
+        return 0
+    rows = list(
+        session.scalars(
+            select(CustomerMail)
+            .where(
+                CustomerMail.id.in_(ids),
+                CustomerMail.status == MailStatus.QUEUED,
+                CustomerMail.attempts == 0,
+            )
+            .order_by(CustomerMail.id)
+        )
+    )
+    dispatch(session, rows)
+    return len(rows)
 
 
 def dispatch(session: Session, rows: list[CustomerMail]) -> None:

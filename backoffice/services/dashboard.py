@@ -52,12 +52,49 @@ def month_ends(as_of: date, count: int = 12) -> list[date]:
     return sorted(points) + [as_of]
 
 
+def _open_disputed_lines():
+    """SQL: receivable id → the amount under an open dispute (a few rows: open disputes only)."""
+    from backoffice.models.balance_confirmation import (
+        BalanceDispute,
+        BalanceDisputeLine,
+        DisputeStatus,
+    )
+
+    return (
+        select(
+            BalanceDisputeLine.receivable_id.label("receivable_id"),
+            func.sum(BalanceDisputeLine.disputed_amount).label("amount"),
+        )
+        .join(BalanceDispute, BalanceDispute.id == BalanceDisputeLine.dispute_id)
+        .where(BalanceDispute.status == DisputeStatus.OPEN)
+        .group_by(BalanceDisputeLine.receivable_id)
+        .subquery("open_disputed")
+    )
+
+
 def _aging_totals(scope, as_of: date, rules) -> dict[str, Any]:
     bucket = aging.bucket_expr(as_of)
     report = aging.report_bucket_expr(as_of)
     klass = aging.debt_class_expr(as_of, rules)
+    # Issue 15: the amount in dispute (争议中) is shown apart, in the same statement: each
+    # document's open disputed amount, capped by what is left of it, in the receivables'
+    # scope like every other figure (``balance_dispute.open_disputed_total``'s rule).
+    disputed = _open_disputed_lines()
+    in_dispute = case(
+        (disputed.c.amount > Receivable.outstanding, Receivable.outstanding),
+        else_=disputed.c.amount,
+    )
     rows = db.session.execute(
-        select(bucket, report, klass, money_sum(Receivable.outstanding), func.count())
+        select(
+            bucket,
+            report,
+            klass,
+            money_sum(Receivable.outstanding),
+            func.count(),
+            money_sum(in_dispute),
+        )
+        .select_from(Receivable)
+        .outerjoin(disputed, disputed.c.receivable_id == Receivable.id)
         .where(_outstanding > ZERO, scope)
         .group_by(bucket, report, klass)
     ).all()
@@ -65,11 +102,13 @@ def _aging_totals(scope, as_of: date, rules) -> dict[str, Any]:
     by_report: dict[str, Decimal] = defaultdict(lambda: ZERO)
     by_class: dict[str, Decimal] = defaultdict(lambda: ZERO)
     count = 0
-    for b, r, k, amount, n in rows:  # at most a few dozen groups, not rows
+    in_dispute_total = ZERO
+    for b, r, k, amount, n, held in rows:  # at most a few dozen groups, not rows
         by_bucket[b] += amount
         by_report[r] += amount
         by_class[k] += amount
         count += n
+        in_dispute_total += held
     return {
         "buckets": [(m, by_bucket[m.value]) for m in Bucket],
         "report_buckets": [(m, by_report[m.value]) for m in ReportBucket],
@@ -77,6 +116,7 @@ def _aging_totals(scope, as_of: date, rules) -> dict[str, Any]:
         "outstanding": sum(by_bucket.values(), ZERO),
         "overdue": sum((v for k, v in by_bucket.items() if k != Bucket.NOT_DUE.value), ZERO),
         "open_count": count,
+        "in_dispute": in_dispute_total,
     }
 
 

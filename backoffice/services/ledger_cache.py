@@ -34,6 +34,8 @@ LEDGER_TABLES = frozenset({
     "collection_case", "litigation", "writeoff_application", "sales_unit", "company",
     "setting", "target", "case_cost",
     "contract",  # Art.3: its charge terms move the leadership report's charges
+    # Issue 15: the dashboard's "in dispute" (争议中) figure moves with the open disputes
+    "balance_dispute", "balance_dispute_line",
 })
 _MAX_ENTRIES = 512
 _cache: OrderedDict[tuple, Any] = OrderedDict()

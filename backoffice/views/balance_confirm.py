@@ -38,7 +38,7 @@ from backoffice.models.balance_confirmation import (
 from backoffice.models.base import local_today
 from backoffice.models.customer import Customer
 from backoffice.permissions import Action, can, scope_filter
-from backoffice.services import audit, balance_confirm
+from backoffice.services import audit, balance_confirm, customer_mail
 from backoffice.services.balance_confirm_pdf import file_name, open_letter
 from backoffice.services.pdf import PdfError
 from backoffice.services.storage import TamperedError, get_storage
@@ -140,6 +140,7 @@ class BalanceConfirmationRequestView(SecuredModelView):
                 )
                 made.append((req, sent))
             db.session.commit()
+            customer_mail.dispatch_pending(db.session)  # the e-mails, once their rows are in
         except (ValueError, balance_confirm.ConfirmationRequestError) as exc:
             db.session.rollback()
             flash(str(exc), "error")
@@ -254,6 +255,7 @@ class BalanceConfirmationRequestView(SecuredModelView):
         try:
             _token, sent = balance_confirm.reissue(db.session, req, current_user)
             db.session.commit()
+            customer_mail.dispatch_pending(db.session)
         except balance_confirm.ConfirmationRequestError as exc:
             db.session.rollback()
             flash(str(exc), "error")

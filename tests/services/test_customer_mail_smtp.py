@@ -44,9 +44,6 @@ def server(app, monkeypatch):
         "MAIL_USE_SSL": False,
         "MAIL_USERNAME": None,
         "MAIL_TIMEOUT": 5,
-        # The run also sends each customer a 对账确认 link (issue 15, tested with the balance
-        # confirmations); here the statement e-mails alone are counted.
-        "BALANCE_CONFIRM_WITH_STATEMENTS": False,
     }.items():
         monkeypatch.setitem(app.config, key, value)
     yield handler
@@ -63,6 +60,12 @@ def queues(app, db, redis_conn, monkeypatch):
 @pytest.fixture()
 def no_queue(app, monkeypatch):
     monkeypatch.setitem(app.config, "REDIS_URL", None)
+
+
+def statements(server) -> list:
+    """The statements received (the monthly run also sends each customer with billing
+    contacts its 对账确认, issue 15: logged as ``confirmation``, see ``test_statements_...``)."""
+    return [r for r in server.received if "对账单（" in r.message["Subject"]]
 
 
 def mails(db, **where) -> list[CustomerMail]:
@@ -85,21 +88,28 @@ def test_statements_arrive_once_per_contact_with_the_right_pdf(ledger, db, serve
     db.session.commit()
     run_period("2026-10", inline=True)
     run_period("2026-10", inline=True)  # repeated: nothing new
-    assert sorted(a for r in server.received for a in r.rcpt) == [
+    assert sorted(a for r in statements(server) for a in r.rcpt) == [
         "li@acme.example.cn",
         "wang@acme.example.cn",
     ]
     statement = db.session.scalar(select(Statement).where(Statement.customer_id == acme.id))
-    for got in server.received:
+    for got in statements(server):
         assert got.attachment_sha256() == statement.pdf_sha256
         assert got.attachments[0][0] == f"对账单-{acme.erp_code}-2026-10.pdf"
         assert "上海宏达机械有限公司" in got.body and "2026-09-30" in got.body
         assert got.message["Subject"].endswith("对账单（2026-10）")
-    rows = mails(db)
+    rows = mails(db, kind=MailKind.STATEMENT)
     assert [(r.kind, r.status, r.attempts) for r in rows] == [
         (MailKind.STATEMENT, MailStatus.SENT, 1)
     ] * 2
-    assert {r.message_id for r in rows} == {g.message["Message-ID"] for g in server.received}
+    assert {r.message_id for r in rows} == {g.message["Message-ID"] for g in statements(server)}
+    # Issue 15: the 对账确认 with the statement is in the send log too, once per contact.
+    confirmations = mails(db, kind=MailKind.CONFIRMATION)
+    assert sorted((r.recipient, r.status) for r in confirmations) == [
+        ("li@acme.example.cn", MailStatus.SENT),
+        ("wang@acme.example.cn", MailStatus.SENT),
+    ]
+    assert len(server.received) == 4
     assert rows[0].attachment_sha256 == statement.pdf_sha256
     # Once per (kind, period, contact), even asked for directly.
     assert dunning.mail_statements(db.session, "2026-10", [acme.id, beta.id]) == 0
@@ -113,14 +123,14 @@ def test_statements_go_out_as_rq_jobs_after_the_run(ledger, db, server, queues):
     db.session.commit()
     run_period("2026-10")
     work(queues)
-    assert [r.rcpt for r in server.received] == [["wang@acme.example.cn"]]
-    (row,) = mails(db)
+    assert [r.rcpt for r in statements(server)] == [["wang@acme.example.cn"]]
+    (row,) = mails(db, kind=MailKind.STATEMENT)
     assert row.status is MailStatus.SENT
     job = db.session.scalar(select(JobRun).where(JobRun.rq_job_id == f"customer-mail_{row.id}"))
     assert job.status is JobStatus.FINISHED
     run_period("2026-10")
     work(queues)
-    assert len(server.received) == 1
+    assert len(statements(server)) == 1
 
 
 def test_a_refused_recipient_is_retried_then_logged_as_failed(db, server, queues, app):
@@ -368,4 +378,4 @@ def test_a_run_resumed_after_a_killed_job_mails_the_statements_it_missed(
     result = run_period("2026-10")
     assert result["statement_jobs"] == 0
     work(queues)
-    assert [r.rcpt for r in server.received] == [["wang@acme.example.cn"]]
+    assert [r.rcpt for r in statements(server)] == [["wang@acme.example.cn"]]

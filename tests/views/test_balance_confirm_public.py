@@ -29,7 +29,7 @@ from backoffice.models.balance_confirmation import (
     LetterForm,
 )
 from backoffice.models.base import utcnow
-from backoffice.services import balance_confirm, balance_dispute, contacts, storage
+from backoffice.services import balance_confirm, balance_dispute, contacts, customer_mail, storage
 from backoffice.services.calendar import load_year
 from tests import helpers
 from tests.conftest import csrf_from
@@ -68,6 +68,7 @@ def _send(db, customer, **kw):
             **kw,
         )
     db.session.commit()
+    customer_mail.dispatch_pending(db.session)  # as every caller does after its commit
     return req, token, sent
 
 

@@ -2,6 +2,7 @@
 and reissues, the letter PDF, the collector resolves its own unit's dispute, the auditor reads
 only, the generic doors stay shut, and the daily follow-up job."""
 
+import re
 import shutil
 import subprocess
 from datetime import date, timedelta
@@ -18,7 +19,7 @@ from backoffice.models.balance_confirmation import (
     DisputeStatus,
     LetterForm,
 )
-from backoffice.services import balance_confirm, balance_confirm_answer, contacts
+from backoffice.services import balance_confirm, balance_confirm_answer, contacts, customer_mail
 from backoffice.services.calendar import load_year
 from jobs.balance_confirm import balance_confirm_followup
 from tests import helpers
@@ -51,6 +52,7 @@ def _make(db, customer, form=LetterForm.POSITIVE, as_of=date(2026, 9, 30)):
         as_of=as_of,
     )
     db.session.commit()
+    customer_mail.dispatch_pending(db.session)  # as every caller does after its commit
     return req, token
 
 
@@ -146,9 +148,9 @@ def test_collector_resolves_own_units_dispute_and_others_cannot(app, db, client,
     assert "INV-A1" in page and "resolve-form" in page
     bad = client.post(
         f"/admin/balance_dispute/resolve/{dispute.id}",
-        data={"csrf_token": csrf_from(page), "resolution": "escalated", "note": "转案件"},
+        data={"csrf_token": csrf_from(page), "resolution": "credit_note", "note": " "},
     )
-    assert bad.status_code == 400  # escalation needs a case
+    assert bad.status_code == 400  # a resolution says what was done
     ok = client.post(
         f"/admin/balance_dispute/resolve/{dispute.id}",
         data={"csrf_token": csrf_from(page), "resolution": "credit_note", "note": "已开红字发票"},
@@ -170,6 +172,106 @@ def test_disputed_amount_shows_apart_on_the_receivables_list(app, db, client, lo
     login_as("finance")
     html = client.get("/admin/receivable/").get_data(as_text=True)
     assert "qq-in-dispute" in html and "争议中" in html and "5,000.00" in html
+
+
+def test_escalating_a_dispute_opens_a_case_when_the_customer_has_none(
+    app, db, client, login_as, world
+):
+    """Art.16 (4): escalated with no case named and none open, the collector's resolution
+    applies for a case (the team lead is tasked); a second dispute escalated later joins that
+    open case instead of opening another."""
+    from backoffice.models import CollectionCase, Task
+    from backoffice.models.case import CaseOrigin, CaseStatus
+
+    helpers.make_user("team_lead")
+    req, token = _make(db, world["acme"])
+    dispute = _dispute(db, req, token)
+    helpers.login(client, world["collector"].username)
+    page = client.get(f"/admin/balance_dispute/resolve/{dispute.id}").get_data(as_text=True)
+    ok = client.post(
+        f"/admin/balance_dispute/resolve/{dispute.id}",
+        data={"csrf_token": csrf_from(page), "resolution": "escalated", "note": "价格争议谈不拢"},
+    )
+    assert ok.status_code == 303
+    db.session.expire_all()
+    case = db.session.scalar(select(CollectionCase))
+    assert case.customer_id == world["acme"].id
+    assert case.origin is CaseOrigin.APPLICATION and case.status is CaseStatus.APPLIED
+    assert case.applied_by_id == world["collector"].id
+    assert req.number in case.application_reason and "价格争议谈不拢" in case.application_reason
+    assert db.session.get(BalanceDispute, dispute.id).case_id == case.id
+    assert db.session.scalar(select(Task).where(Task.subject_id == case.id)) is not None
+    shown = client.get(f"/admin/balance_dispute/resolve/{dispute.id}").get_data(as_text=True)
+    assert case.case_no in shown
+    # A later request's dispute, escalated: the customer's open case is taken, none is added.
+    req2, token2 = _make(db, world["acme"], as_of=date(2026, 10, 31))
+    _dispute(db, req2, token2)
+    second = db.session.scalar(select(BalanceDispute).where(BalanceDispute.request_id == req2.id))
+    page = client.get(f"/admin/balance_dispute/resolve/{second.id}").get_data(as_text=True)
+    assert client.post(
+        f"/admin/balance_dispute/resolve/{second.id}",
+        data={"csrf_token": csrf_from(page), "resolution": "escalated", "note": "并入案件"},
+    ).status_code == 303  # fmt: skip
+    db.session.expire_all()
+    assert len(db.session.scalars(select(CollectionCase)).all()) == 1
+    assert db.session.get(BalanceDispute, second.id).case_id == case.id
+
+
+def test_escalation_refused_when_nothing_is_overdue(app, db, client, login_as, world):
+    """A case is for overdue debt: with nothing overdue the escalation is refused, plainly."""
+    from backoffice.models import CollectionCase
+
+    req, token = _make(db, world["acme"])
+    dispute = _dispute(db, req, token)
+    from backoffice.models import Receivable
+
+    for r in db.session.scalars(select(Receivable)):
+        r.due_date = date.today() + timedelta(days=30)
+    db.session.commit()
+    helpers.login(client, world["collector"].username)
+    page = client.get(f"/admin/balance_dispute/resolve/{dispute.id}").get_data(as_text=True)
+    bad = client.post(
+        f"/admin/balance_dispute/resolve/{dispute.id}",
+        data={"csrf_token": csrf_from(page), "resolution": "escalated", "note": "转案件"},
+    )
+    assert bad.status_code == 400
+    db.session.expire_all()
+    assert db.session.scalar(select(CollectionCase)) is None
+    assert db.session.get(BalanceDispute, dispute.id).status is DisputeStatus.OPEN
+
+
+def test_disputed_amount_shows_apart_on_the_dashboard(app, db, client, login_as, world):
+    """The dashboard shows the open disputes' amount (争议中) in the viewer's units only, and
+    drops it once the dispute is resolved (the cached figures follow the disputes)."""
+    from backoffice.services import balance_dispute
+
+    req, token = _make(db, world["acme"])
+    dispute = _dispute(db, req, token)
+
+    def figure(c) -> str:
+        html = c.get("/admin/").get_data(as_text=True)
+        assert "争议中" in html
+        return re.search(r'id="total-in-dispute">([^<]*)<', html).group(1)
+
+    login_as("finance")
+    assert "5,000.00" in figure(client)
+    north = app.test_client()
+    helpers.login(north, helpers.make_user("collector", units=[world["north"]]).username)
+    assert "5,000.00" not in figure(north) and "0.00" in figure(north)
+    east = app.test_client()
+    helpers.login(east, world["collector"].username)
+    assert "5,000.00" in figure(east)
+    finance = helpers.make_user("finance")
+    assert balance_dispute.open_disputed_total(db.session, finance) == Decimal("5000.00")
+    balance_dispute.resolve(
+        db.session,
+        db.session.get(BalanceDispute, dispute.id),
+        resolution="credit_note",
+        note="已开红字发票",
+        user=world["collector"],
+    )
+    db.session.commit()
+    assert "5,000.00" not in figure(client) and "0.00" in figure(client)
 
 
 def test_generic_doors_stay_shut(app, db, client, login_as, world):
