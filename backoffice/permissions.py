@@ -307,6 +307,13 @@ PERMISSIONS: dict[str, dict[Action, frozenset[R]]] = {
     "customer_mail": _rule(
         view={R.ADMIN, R.FINANCE, R.AUDITOR, R.COLLECTOR}, create=NONE, edit=NONE, delete=NONE
     ),
+    # The customer's timeline (客户往来记录): read by whoever keeps or reads customers' affairs.
+    "customer_timeline": _rule(
+        view={R.ADMIN, R.FINANCE, R.COLLECTOR, R.TEAM_LEAD, R.CREDIT, R.AUDITOR},
+        create=NONE,
+        edit=NONE,
+        delete=NONE,
+    ),
     "mail_setting": _rule(
         view={R.ADMIN, R.FINANCE, R.AUDITOR}, create=NONE, edit={R.ADMIN, R.FINANCE}, delete=NONE
     ),

@@ -352,7 +352,11 @@ def _record_action(session: Session, row: CustomerMail) -> None:
             kind=ACTION_KINDS.get(row.kind, ActionKind.EMAIL),
             on=local_today(),
             user_id=row.requested_by_id,
-            result=f"电子邮件（{WHAT[row.kind]}）已发送至 {row.recipient}：{row.subject}{attached}",
+            # Which e-mail it was: its kind, period and send-log number (unique per contact).
+            result=(
+                f"电子邮件（{WHAT[row.kind]}，{row.period}，发送记录第 {row.id} 号）"
+                f"已发送至 {row.recipient}：{row.subject}{attached}"
+            ),
         )
     )
 

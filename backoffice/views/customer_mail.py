@@ -70,6 +70,7 @@ class CustomerMailPages:
             log=customer_mail.customer_log(db.session, customer.id),
             may_edit=can(current_user, CONTACTS, Action.EDIT),
             may_pause=can(current_user, PAUSES, Action.CREATE),
+            may_timeline=can(current_user, "customer_timeline", Action.VIEW),
         )
 
     @expose("/mail/<int:id>/contact", methods=("POST",))

@@ -33,6 +33,7 @@ from backoffice.services.amounts import read_amount
 from backoffice.views.base import SecuredModelView, deny
 from backoffice.views.computed import ComputedColumnsMixin, built_once
 from backoffice.views.customer_mail import CustomerMailPages
+from backoffice.views.customer_timeline import CustomerTimelinePages
 from backoffice.views.fastlist import FastListMixin
 
 # The receivables and payments views moved to their own module; the menu still finds them here.
@@ -79,7 +80,9 @@ def _credit_flags(view, context, model, name):
     )
 
 
-class CustomerView(CustomerMailPages, FastListMixin, ComputedColumnsMixin, SecuredModelView):
+class CustomerView(
+    CustomerTimelinePages, CustomerMailPages, FastListMixin, ComputedColumnsMixin, SecuredModelView
+):
     # What credit control and collectors read at a glance on a 1366-px laptop (issue 11): the
     # company is on 详情, in the filters and the export; both credit flags share one column.
     column_list = (
