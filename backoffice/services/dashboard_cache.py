@@ -37,7 +37,11 @@ from backoffice.extensions import db
 
 log = logging.getLogger(__name__)
 
-PREFIX = "qq:dashboard:"
+#: The shape of the cached figures. Bump it whenever ``dashboard_figures`` gains, loses or
+#: changes a figure: entries written by the previous release are then never read (they expire
+#: by their TTL), so an upgrade cannot serve a dashboard without its new figures.
+FIGURES_SCHEMA = 2  # 2: 争议中 (issue 15)
+PREFIX = f"qq:dashboard:v{FIGURES_SCHEMA}:"
 SCOPES = PREFIX + "scopes"
 #: An entry outlives its day by a little; a new day starts with its own entries.
 TTL_SECONDS = 36 * 3600

@@ -30,7 +30,7 @@ def test_only_unanswered_positive_letters_past_their_reply_date_are_reminded(app
     assert due == {made[s].number for s in ("sent", "expired", "revoked")}
 
 
-def test_the_job_reminds_once_per_interval_and_is_idempotent(app, db):
+def test_the_job_reminds_once_per_interval_and_is_idempotent(app, db, no_redis):
     """A reminder sends a fresh link with 【催复】, counts it and the day; the same day again sends
     nothing; the next one waits for the interval in working days (Setting)."""
     made = balance_world.build()["requests"]

@@ -26,8 +26,10 @@ from tests import helpers
 from tests.conftest import csrf_from
 
 
+# Without Redis the e-mails go out at once to the outbox (with it, as queued jobs; the
+# queued path is tests/views/test_balance_confirm_mail.py and the SMTP tests).
 @pytest.fixture()
-def world(app, db):
+def world(app, db, no_redis):
     load_year(db.session, 2026)
     db.session.commit()
     east = helpers.make_unit(name="华东事业部")

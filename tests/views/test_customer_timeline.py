@@ -27,8 +27,10 @@ from tests import helpers
 from tests.browser.scanner import scan
 
 
+# Without Redis the e-mails go out at once to the outbox (with it, as queued jobs; the
+# queued path is tests/views/test_balance_confirm_mail.py and the SMTP tests).
 @pytest.fixture()
-def shop(db):
+def shop(db, no_redis):
     east = helpers.make_unit(name="华东事业部")
     west = helpers.make_unit(company=east.company, name="华西事业部")
     mine = helpers.make_customer(east, name="上海明达机电有限公司")
