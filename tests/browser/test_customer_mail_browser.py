@@ -65,21 +65,29 @@ def mail_server(tmp_path_factory):
 
 def test_contacts_pause_and_schedule_in_the_browser(mail_server, browser, tmp_path):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def submit(button, then_id: str):
+        """Click a form's button and wait for the next page (the old one gone, ``then_id`` there):
+        reading the page before it is replaced gives stale elements under load."""
+        button.click()
+        WebDriverWait(browser, 30).until(ec.staleness_of(button))
+        return WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.ID, then_id)))
 
     base, ids = mail_server
     _login(browser, base, "collector-east")
     browser.get(f"{base}/admin/customer/")
-    browser.find_element(By.CSS_SELECTOR, f"a[href$='/customer/mail/{ids['customer']}/']").click()
-    assert "550 5.1.1 Mailbox unavailable" in browser.find_element(By.ID, "mail-failures").text
+    link = browser.find_element(By.CSS_SELECTOR, f"a[href$='/customer/mail/{ids['customer']}/']")
+    assert "550 5.1.1 Mailbox unavailable" in submit(link, "mail-failures").text
     form = browser.find_element(By.ID, "add-contact")
     form.find_element(By.NAME, "name").send_keys("李出纳")
     form.find_element(By.NAME, "email").send_keys("li@hongda.example.cn")
-    form.find_element(By.TAG_NAME, "button").click()
-    assert "li@hongda.example.cn" in browser.find_element(By.ID, "mail-contacts").text
+    contacts = submit(form.find_element(By.TAG_NAME, "button"), "mail-contacts")
+    assert "li@hongda.example.cn" in contacts.text
     pause = browser.find_element(By.ID, "dunning-pause")
     pause.find_element(By.NAME, "reason").send_keys("客户已签还款协议并按期付款")
-    pause.find_element(By.TAG_NAME, "button").click()
-    text = browser.find_element(By.ID, "dunning-pause").text
+    text = submit(pause.find_element(By.TAG_NAME, "button"), "dunning-pause").text
     assert "客户已签还款协议并按期付款" in text and "张三（华东收款）" in text
     _shot(browser, tmp_path, "customer-mail.png")
 
@@ -88,6 +96,6 @@ def test_contacts_pause_and_schedule_in_the_browser(mail_server, browser, tmp_pa
     days = browser.find_elements(By.NAME, "days")
     days[0].clear()
     days[0].send_keys("7")
-    browser.find_element(By.ID, "save-mail-settings").click()
+    submit(browser.find_element(By.ID, "save-mail-settings"), "save-mail-settings")
     assert browser.find_elements(By.NAME, "days")[0].get_attribute("value") == "7"
     _shot(browser, tmp_path, "mail-settings.png")
