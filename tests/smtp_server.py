@@ -115,3 +115,21 @@ def server_context(cert: Path, key: Path) -> ssl.SSLContext:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(str(cert), str(key))
     return ctx
+
+
+def serve(app, monkeypatch):
+    """For a fixture (``yield from serve(app, monkeypatch)``): the loopback SMTP server, and the
+    app pointed at it (plain SMTP, no login), stopped afterwards."""
+    handler = Handler()
+    controller = start(handler)
+    for key, value in {
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": controller.port,
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_USERNAME": None,
+        "MAIL_TIMEOUT": 5,
+    }.items():
+        monkeypatch.setitem(app.config, key, value)
+    yield handler
+    controller.stop()

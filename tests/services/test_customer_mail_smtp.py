@@ -35,19 +35,7 @@ HAS_POPPLER = subprocess.run(["which", "pdftotext"], capture_output=True).return
 @pytest.fixture()
 def server(app, monkeypatch):
     """The loopback SMTP server, and the app pointed at it (plain SMTP, no login)."""
-    handler = smtp.Handler()
-    controller = smtp.start(handler)
-    for key, value in {
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": controller.port,
-        "MAIL_USE_TLS": False,
-        "MAIL_USE_SSL": False,
-        "MAIL_USERNAME": None,
-        "MAIL_TIMEOUT": 5,
-    }.items():
-        monkeypatch.setitem(app.config, key, value)
-    yield handler
-    controller.stop()
+    yield from smtp.serve(app, monkeypatch)
 
 
 @pytest.fixture()

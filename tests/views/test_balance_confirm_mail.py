@@ -30,19 +30,7 @@ from tests.jobs.test_machinery import work
 @pytest.fixture()
 def server(app, monkeypatch):
     """The loopback SMTP server, and the app pointed at it (plain SMTP, no login)."""
-    handler = smtp.Handler()
-    controller = smtp.start(handler)
-    for key, value in {
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": controller.port,
-        "MAIL_USE_TLS": False,
-        "MAIL_USE_SSL": False,
-        "MAIL_USERNAME": None,
-        "MAIL_TIMEOUT": 5,
-    }.items():
-        monkeypatch.setitem(app.config, key, value)
-    yield handler
-    controller.stop()
+    yield from smtp.serve(app, monkeypatch)
 
 
 @pytest.fixture()
