@@ -95,7 +95,9 @@ def send_mail(
         return message_id
     outbox = Path(cfg["MAIL_OUTBOX_DIR"])
     outbox.mkdir(parents=True, exist_ok=True)
-    (outbox / f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml").write_bytes(bytes(msg))
+    # Microseconds in the name keep the folder's sorted order the order of sending.
+    name = f"{utcnow():%Y%m%dT%H%M%S.%f}-{uuid.uuid4().hex[:8]}.eml"
+    (outbox / name).write_bytes(bytes(msg))
     return message_id
 
 
