@@ -109,8 +109,10 @@ def db(app):
 
 def _truncate() -> None:
     from backoffice.services import ledger_cache
+    from backoffice.views import page_anchors
 
     ledger_cache.clear()  # ids restart, so a cached figure must not outlive its test's rows
+    page_anchors.clear()  # and a remembered page start names rows of that test
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with _db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":

@@ -32,7 +32,8 @@ from sqlalchemy.orm import aliased, joinedload
 from backoffice.extensions import db
 from backoffice.memo import recall, remember
 from backoffice.services import substring_search
-from backoffice.views import listpage
+from backoffice.services.ledger_cache import LEDGER_TABLES, ledger_version
+from backoffice.views import listpage, page_anchors
 
 MAX_CHAR = "\U0010ffff"
 #: Shorter terms match names by their start only ("广" alone would match half the ledger).
@@ -247,8 +248,13 @@ class FastListMixin:
             ids = [row[0] for row in query.with_entities(pk).all()]
         else:
             size = self.page_size if page_size is None else page_size
+            offset = (page or 0) * (size or 0)
+            anchor = None
+            if position is None:  # a page opened by its number: from a remembered start?
+                anchor = self._page_anchor(query, columns, branches, offset)
+            skip, start = (offset, None) if anchor is None else (offset - anchor[1], anchor[2])
             stmt = listpage.ids_statement(
-                query, self.model, columns, branches, position, size, (page or 0) * (size or 0)
+                query, self.model, columns, branches, position, size, skip, start
             )
             ids = list(db.session.execute(stmt).scalars())
             if position is not None and not position[1]:
@@ -268,4 +274,20 @@ class FastListMixin:
             for name, value in zip(extra, row[1:] if extra else (), strict=True):
                 setattr(obj, name, value)
             by_id[sa_inspect(obj).identity[0]] = obj
-        return count, [by_id[i] for i in ids if i in by_id]
+        data = [by_id[i] for i in ids if i in by_id]
+        if anchor is not None and data and ids[0] in by_id:
+            sig, version = anchor[0]
+            values = [getattr(data[0], c.key) for c, _ in columns]
+            page_anchors.remember(sig, version, offset, values)
+        return count, data
+
+    def _page_anchor(self, query, columns, branches, offset) -> tuple | None:
+        """((signature, ledger version), offset, sort values) of the remembered page start
+        nearest before ``offset`` (offset 0 and values None if none yet), for a deep page of a
+        ledger table opened by its number; None for pages near the top and other tables."""
+        if offset < page_anchors.MIN_OFFSET or self.model.__tablename__ not in LEDGER_TABLES:
+            return None
+        bare = listpage.ids_statement(query, self.model, columns, branches, None, None, 0)
+        key = (page_anchors.signature(bare, db.engine.dialect), ledger_version(db.session))
+        found = page_anchors.nearest(*key, offset)
+        return (key, 0, None) if found is None else (key, *found)

@@ -26,7 +26,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Column, select, tuple_, union
+from sqlalchemy import Column, literal, select, tuple_, union
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
@@ -101,12 +101,18 @@ def parse_cursor(text: str | None, columns: list[tuple[Column, bool]]) -> list |
         return None
 
 
-def seek(columns: list[tuple[Column, bool]], values: list, forward: bool) -> Any:
+def seek(
+    columns: list[tuple[Column, bool]], values: list, forward: bool, inclusive: bool = False
+) -> Any:
     """Rows after (``forward``) or before the position, in the order's direction: one row-value
-    comparison, which both databases answer with a range of the (sort column, id) index."""
+    comparison, which both databases answer with a range of the (sort column, id) index.
+    ``inclusive``: from the row at the position on (a remembered page start, ``page_anchors``)."""
     desc = columns[0][1]
     left = tuple_(*(c for c, _ in columns))
-    right = tuple_(*values)
+    # Bound with each column's own type: Money is integer cents on SQLite, not yuan.
+    right = tuple_(*(literal(v, c.type) for (c, _), v in zip(columns, values, strict=True)))
+    if inclusive:
+        return left <= right if desc == forward else left >= right
     return left < right if desc == forward else left > right
 
 
@@ -118,12 +124,17 @@ def ids_statement(
     position: tuple[list, bool] | None,
     limit: int | None,
     offset: int,
+    start: list | None = None,
 ) -> Any:
     """SELECT of the page's ids: ``base`` (the list query with its filters and scope, no search,
-    order or paging), each search branch, the keyset position (values, forward), the order."""
+    order or paging), each search branch, the keyset position (values, forward), the order.
+    ``start``: the sort values of a row known to lie ``offset`` rows or fewer before the page
+    (``page_anchors``); the statement seeks to it and skips only the rest."""
     pk = sa_inspect(model).primary_key[0]
     reverse = position is not None and not position[1]
     keyset = seek(columns, *position) if position is not None else None
+    if keyset is None and start is not None:
+        keyset = seek(columns, start, True, inclusive=True)
     parts = []
     for branch in branches or [None]:
         part = base.limit(None).offset(None).order_by(None).with_entities(*(c for c, _ in columns))
