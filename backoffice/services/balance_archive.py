@@ -119,7 +119,7 @@ def settled(req: BalanceConfirmationRequest) -> bool:
     form's silence once no link of it works any more (until then the debtor may still
     disagree, and the reply waits for the next package)."""
     if req.status is BalanceConfirmationStatus.NO_DISAGREEMENT:
-        from backoffice.services.balance_confirm import live_link
+        from backoffice.services.balance_confirm_links import live_link
 
         return live_link(req) is None
     return True

@@ -30,7 +30,7 @@ from backoffice.models.balance_confirmation import (
 )
 from backoffice.models.base import to_money, utcnow
 from backoffice.services import evidence
-from backoffice.services.balance_confirm import token_hash
+from backoffice.services.balance_confirm_links import token_hash
 from backoffice.services.storage import TooLargeError, get_storage
 
 MAX_TOKEN = 100  # longer strings are not tokens: no lookup at all

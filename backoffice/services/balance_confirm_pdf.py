@@ -19,7 +19,7 @@ from backoffice.models.balance_confirmation import (
     LetterForm,
 )
 from backoffice.models.base import local_today
-from backoffice.services.balance_confirm import link_url, live_link
+from backoffice.services.balance_confirm_links import link_url, live_link
 from backoffice.services.formatting import SHANGHAI
 from backoffice.services.pdf import render_pdf
 from backoffice.services.storage import get_storage
