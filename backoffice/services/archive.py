@@ -20,12 +20,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backoffice.labels import record_label
 from backoffice.models.archive import ArchiveItem, ArchiveRecord
 from backoffice.models.base import utcnow
 from backoffice.models.case import (
@@ -46,11 +44,11 @@ from backoffice.models.case import (
 from backoffice.models.evidence import EvidenceDocument
 from backoffice.models.writeoff import (
     ApprovalDecision,
-    ApprovalStep,
     WriteOffApplication,
     WriteOffItem,
 )
 from backoffice.services import archive_manifest
+from backoffice.services.archive_summary import summary_rows
 from backoffice.services.audit import snapshot
 from backoffice.services.audit_key import canonical
 from backoffice.services.numbering import next_number
@@ -132,41 +130,6 @@ def _records(
         ):
             out.append(("decision", f"approval_decision:{d.id}", d.step.value, snapshot(d)))
     return out
-
-
-KIND_LABELS = {
-    "document": _l("Evidence document"),
-    "case": _l("Collection case"),
-    "record": _l("Case record"),
-    "writeoff": _l("Write-off application"),
-    "decision": _l("Approval decision"),
-}
-
-
-@dataclass(frozen=True)
-class SummaryRow:
-    seq: int
-    kind: str
-    name: str
-    sha256: str
-
-
-def summary_rows(items: list[ArchiveItem]) -> list[SummaryRow]:
-    """The manifest as the case summary prints it: every row named in words (what the record
-    is, its number), never by its table name. The manifest itself keeps its raw names."""
-    steps = {step.value: step for step in ApprovalStep}
-    rows = []
-    for item in items:
-        table, _, row_id = item.ref.partition(":")
-        if item.kind == "record":
-            name = f"{record_label(table)} #{row_id}"
-        elif item.kind == "decision" and item.name in steps:
-            name = f"{steps[item.name].label} #{row_id}"
-        else:
-            name = item.name
-        kind = KIND_LABELS.get(item.kind) or record_label(item.kind)
-        rows.append(SummaryRow(item.seq, str(kind), str(name), item.sha256))
-    return rows
 
 
 def _documents(session: Session, case: CollectionCase) -> list[EvidenceDocument]:

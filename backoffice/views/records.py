@@ -27,7 +27,7 @@ from backoffice.labels import LABELS, RECORD_LABELS, record_label
 from backoffice.models.archive import ArchiveItem, ArchiveRecord
 from backoffice.models.audit import AuditAction
 from backoffice.permissions import Action
-from backoffice.services import archive, audit
+from backoffice.services import archive, archive_summary, audit
 from backoffice.services.storage import StorageError, get_storage
 from backoffice.views.base import SecuredModelView, attachment, deny
 from backoffice.views.fastlist import FastListMixin
@@ -98,7 +98,7 @@ class ArchiveRecordView(FastListMixin, ReadOnlyView):
                 record=record,
                 items=items,
                 # Each row named in words (证据材料, 催收记录 #20), as the summary PDF names it.
-                words={row.seq: row for row in archive.summary_rows(items)},
+                words={row.seq: row for row in archive_summary.summary_rows(items)},
                 problems=problems,
                 may_download=self.allowed(Action.DOWNLOAD),
                 may_verify=self.allowed(Action.VERIFY),

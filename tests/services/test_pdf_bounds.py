@@ -18,7 +18,7 @@ from backoffice.models.monthly import FormStatus, ReasonClass, Route
 from backoffice.models.receivable import ChargeKind
 from backoffice.models.writeoff import ApprovalStep, Decision, WriteOffGround, WriteOffStatus
 from backoffice.services import balance_confirm_pdf, charges, confirmation_pdf, leadership
-from backoffice.services.archive import summary_rows
+from backoffice.services.archive_summary import summary_rows
 from backoffice.services.monthly import Line, Plan
 from backoffice.services.monthly_report import ReportTotals
 from backoffice.services.pdf import render_pdf
