@@ -119,7 +119,7 @@ class Config:
     # days, the public page's limit per IP address (counted in Redis), the page's base address.
     BALANCE_CONFIRM_LINK_DAYS = _env_int("BALANCE_CONFIRM_LINK_DAYS", 30)
     BALANCE_CONFIRM_RECONCILIATION_DAYS = _env_int("BALANCE_CONFIRM_RECONCILIATION_DAYS", 5)
-    BALANCE_CONFIRM_REMINDER_DAYS = _env_int("BALANCE_CONFIRM_REMINDER_DAYS", 10)
+    BALANCE_CONFIRM_POSITIVE_DAYS = _env_int("BALANCE_CONFIRM_POSITIVE_DAYS", 10)
     BALANCE_CONFIRM_NEGATIVE_DAYS = _env_int("BALANCE_CONFIRM_NEGATIVE_DAYS", 10)
     # Art.12–13: each monthly statement to a customer with billing contacts gets a 对账确认.
     BALANCE_CONFIRM_WITH_STATEMENTS = _env("BALANCE_CONFIRM_WITH_STATEMENTS", "1") != "0"

@@ -81,7 +81,7 @@ def reply_days(kind: BalanceConfirmationKind, form: LetterForm | None) -> int:
         return int(cfg.get("BALANCE_CONFIRM_RECONCILIATION_DAYS", 5))
     if form is LetterForm.NEGATIVE:
         return int(cfg.get("BALANCE_CONFIRM_NEGATIVE_DAYS", 10))
-    return int(cfg.get("BALANCE_CONFIRM_REMINDER_DAYS", 10))
+    return int(cfg.get("BALANCE_CONFIRM_POSITIVE_DAYS", 10))
 
 
 # ---------------------------------------------------------------------------------------------
