@@ -28,6 +28,7 @@ from backoffice.models.customer import Customer
 from backoffice.models.receivable import Receivable
 from backoffice.services import audit
 from backoffice.services.audit_key import canonical
+from backoffice.services.importer import fts_bulk
 from backoffice.services.ledger_cache import bump_ledger_version
 
 DETAIL = "import batch %s"
@@ -104,7 +105,7 @@ def _executemany(
     bound = [
         _bound_column(by_column[c], process) for c, process in _processors(conn, table, columns)
     ]
-    conn.exec_driver_sql(sql, list(zip(*bound, strict=True)))
+    fts_bulk.insert(conn, table, sql, list(zip(*bound, strict=True)), before)
     wanted = set(zip(*(by_column[k] for k in key), strict=True))
     query = select(table.c.id, *(table.c[k] for k in key)).where(table.c.id > before)
     if "import_batch_id" in table.c:
