@@ -27,7 +27,11 @@ from backoffice.extensions import db
 #: Terms shorter than this match by their start only; a trigram index needs three characters.
 MIN_SUBSTRING = 3
 #: The columns each table keeps a trigram index of (the migration builds exactly these).
-INDEXED = {"receivable": ("doc_no",), "payment": ("payment_no", "doc_no_ref")}
+INDEXED = {
+    "receivable": ("doc_no",),
+    "payment": ("payment_no", "doc_no_ref"),
+    "customer": ("name",),  # migration w6custname_0001: any part of a customer's name
+}
 
 _fts_tables: dict[str, frozenset[str]] = {}
 _lock = threading.Lock()

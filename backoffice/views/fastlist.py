@@ -51,9 +51,19 @@ _escaped = substring_search.escaped
 
 
 def name_match(column: Any, term: str) -> Any:
-    """``column`` contains ``term`` anywhere (two characters or more), else starts with it."""
+    """``column`` contains ``term`` anywhere (two characters or more), else starts with it.
+
+    A column with a trigram index (``substring_search.INDEXED``: customer names) is looked up
+    in it for terms of three characters or more; shorter terms scan, as a trigram cannot
+    answer them."""
     if len(term) < MIN_CONTAINS:
         return prefix_match(column, term)
+    # The index names the table's own rows: an aliased column scans.
+    aliased_column = getattr(column.parent, "is_aliased_class", False)
+    table_name = None if aliased_column else column.class_.__tablename__
+    indexed = column.key in substring_search.INDEXED.get(table_name, ())
+    if indexed and len(term) >= substring_search.MIN_SUBSTRING:
+        return substring_search.substring_criteria(column.class_, (column.key,), term)[0]
     return column.like("%" + _escaped(term) + "%", escape="\\")
 
 

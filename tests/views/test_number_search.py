@@ -169,8 +169,9 @@ def test_index_objects_exist_after_the_migrations(db):
                 "ix_receivable_doc_no_trgm",
                 "ix_payment_payment_no_trgm",
                 "ix_payment_doc_no_ref_trgm",
+                "ix_customer_name_trgm",
             } <= names
         else:
             names = set(conn.execute(text("SELECT name FROM sqlite_master")).scalars())
-            for table in ("receivable", "payment"):
+            for table in ("receivable", "payment", "customer"):
                 assert {f"fts_{table}", *(f"fts_{table}_{s}" for s in ("ai", "ad", "au"))} <= names
