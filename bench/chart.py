@@ -2,6 +2,7 @@
 
     .venv/bin/pip install -e '.[bench]'          # matplotlib, pinned
     .venv/bin/python -m bench.chart              # reads results/ledger-{sqlite,postgres}.json
+    .venv/bin/python -m bench.chart --dbs sqlite-1m,postgres   # the 10k and 1M SQLite run
 
 Prints a Markdown table per database (each figure at each size, project and stock, and the
 largest size over the smallest) and draws ``results/cost-curve.png``: one panel per database,
@@ -23,6 +24,7 @@ FIGURES = {
     "page1000": "page 1,000",
     "deep": "offset 80 % (page number)",
     "deep_seek": "offset 80 % (next link, keyset)",
+    "deep_first": "offset 80 % (page number, first visit)",
     "search_doc": "search: part of a doc number",
     "search_name": "search: part of a customer name",
     "dashboard_cold": "dashboard after a write",
