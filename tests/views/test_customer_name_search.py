@@ -5,27 +5,11 @@ name only, a new customer at once, and the look-up shows in the statement's plan
 
 from __future__ import annotations
 
-from sqlalchemy import event
-
 from backoffice.extensions import db as _db
 from tests import helpers
 from tests.views.test_number_search import _page
+from tests.views.test_number_search import _search_statement as _ids_statement
 from tests.views.test_number_search import ledger as ledger  # noqa: F401  (fixture)
-
-
-def _ids_statement(client, term: str) -> tuple[str, object]:
-    seen: list[tuple[str, object]] = []
-
-    def keep(conn, cursor, statement, parameters, context, executemany):
-        if "ORDER BY" in statement and "FROM receivable" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(_db.engine, "before_cursor_execute", keep)
-    try:
-        _page(client, "receivable", term)
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", keep)
-    return seen[0]
 
 
 def test_two_and_more_characters_find_the_same_customer(client, login_as, ledger):  # noqa: F811
