@@ -12,8 +12,10 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
+from sqlalchemy import case
 
 from backoffice.extensions import db
+from backoffice.models.receivable import Receivable
 from backoffice.services import aging, balance_dispute, ledger_rules, payments
 from backoffice.services.aging import Bucket, DebtClass
 from backoffice.services.formatting import format_money
@@ -130,6 +132,12 @@ class ReceivableView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
             cols = aging.aging_columns(today, rules)
             names = ("days_overdue", "months_overdue", "aging_bucket", "debt_class", "penalty")
             computed = {name: cols[name] for name in names}
+            # A settled document is overdue by nothing: its days and months stay blank (its
+            # bucket and class already are), rather than counting on from its due date.
+            owing = Receivable.outstanding > 0
+            for name, expr in (("days_overdue", aging.days_overdue_expr(today)),
+                               ("months_overdue", aging.months_overdue_expr(today))):
+                computed[name] = case((owing, expr), else_=None).label(name)
             # Issue 15: the amount the debtor disputes (争议中), shown apart from plain overdue.
             computed["in_dispute"] = balance_dispute.in_dispute_expr()
             return computed

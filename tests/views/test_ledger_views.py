@@ -14,7 +14,7 @@ from flask import g
 from sqlalchemy import event, select
 
 from backoffice.models import CreditEvent, Customer, Payment
-from backoffice.services import aging
+from backoffice.services import aging, payments
 from tests import helpers
 
 TODAY = date.today()
@@ -44,6 +44,28 @@ def test_receivables_list_shows_aging_as_of_today(client, login_as, db):
     assert f">{aging.days_overdue(due, TODAY)}<" in html.replace("\n", "").replace(" ", "")
     label = str(aging.bucket(due, TODAY).label)
     assert label in html
+
+
+def test_a_settled_document_shows_no_days_overdue(client, login_as, db):
+    """A paid document past its due date is overdue by nothing: 逾期天数 and 账龄 stay blank on
+    the list and in the export, while an unpaid one beside it counts its days."""
+    cust = helpers.make_customer(helpers.make_unit())
+    due = TODAY - timedelta(days=45)
+    paid = helpers.make_receivable(cust, amount="1000", due=due, doc_no="PAID-1")
+    payment = helpers.make_payment(cust, amount="1000", doc_no_ref="PAID-1")
+    payments.allocate(db.session, payment)
+    db.session.commit()
+    helpers.make_receivable(cust, amount="500", due=due, doc_no="OPEN-1")
+    assert paid.outstanding == 0
+    login_as("finance")
+    html = client.get("/admin/receivable/").get_data(as_text=True)
+    cells = {
+        doc: re.search(r'<td class="col-days_overdue">\s*([^<]*?)\s*</td>', row).group(1)
+        for doc, row in re.findall(r"(PAID-1|OPEN-1)(.*?)</tr>", html, re.S)
+    }
+    assert cells == {"PAID-1": "", "OPEN-1": str(aging.days_overdue(due, TODAY))}
+    rows = {r["单据号"]: r for r in _csv_rows(client.get("/admin/receivable/export/csv/"))}
+    assert rows["PAID-1"]["逾期天数"] == "" and rows["OPEN-1"]["逾期天数"] == "45"
 
 
 def test_receivables_list_shows_ten_columns_and_exports_all(client, login_as, db):
