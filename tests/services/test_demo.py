@@ -481,6 +481,15 @@ def test_demo_has_balance_confirmations_in_every_state(app, db, small):
     assert dispute.status is DisputeStatus.OPEN
     collector = db.session.scalar(select(User).where(User.username == "collector"))
     assert dispute.sales_unit_id in collector.unit_ids
+    # Whatever the day it is seeded on: nothing sent or answered in the future, and the
+    # negative letter's silence recorded only after its reply date.
+    from backoffice.models.base import utcnow
+
+    requests = db.session.scalars(select(BalanceConfirmationRequest)).all()
+    assert all(r.sent_at <= utcnow() for r in requests)
+    assert all(r.answered_at is None or r.sent_at < r.answered_at <= utcnow() for r in requests)
+    silent = [r for r in requests if r.status is S.NO_DISAGREEMENT]
+    assert silent and all(r.reply_due < date.today() for r in silent)
     links = db.session.scalars(select(BalanceConfirmationLink)).all()
     assert any(link.revoked_at for link in links)
     assert any(link.expires_at < link.created_at for link in links) or any(

@@ -27,6 +27,7 @@ from backoffice.models.base import SHANGHAI, utcnow
 from backoffice.models.customer import Customer
 from backoffice.services import balance_confirm
 from backoffice.services import balance_confirm_answer as answer
+from backoffice.services.balance_confirm_followup import NO_DISAGREEMENT_NOTE, record_silence
 
 # A minimal PDF: the signed letter the debtor scans and uploads.
 SIGNED_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -48,6 +49,11 @@ def _request(session, customer, state: str, as_of: date, today: date, user):
     form: LetterForm | None = LetterForm.POSITIVE
     if state == "no_disagreement":
         form = LetterForm.NEGATIVE
+        # A round of the month before, whose reply period has run out by today, so that its
+        # silence is what the daily job records (when the customer owed then too).
+        earlier = as_of.replace(day=1) - timedelta(days=1)
+        if balance_confirm.open_documents(session, customer.id, earlier):
+            as_of = earlier
     if state == "reconciliation":
         kind, form = BalanceConfirmationKind.RECONCILIATION, None
     sent_on = min(as_of + timedelta(days=5), today)
@@ -56,7 +62,10 @@ def _request(session, customer, state: str, as_of: date, today: date, user):
         today=sent_on,
     )  # fmt: skip
     token = balance_confirm.issue_link(session, req)
-    req.sent_at = _at(sent_on, 10)
+    now = utcnow()
+    # Sent at 10:00 and answered at 15:00 Beijing time, but never later than now: seeded in
+    # the morning of the 1st, "answered today at 15:00" would lie in the future.
+    req.sent_at = min(_at(sent_on, 10), now - timedelta(hours=3))
     link = answer.find_link(session, token)
     if state in ("confirmed", "reconciliation"):
         answer.confirm(session, link, DEBTOR, signer="财务部 李会计")
@@ -85,9 +94,13 @@ def _request(session, customer, state: str, as_of: date, today: date, user):
         scan = io.BytesIO(SIGNED_PDF)
         answer.return_letter(session, link, DEBTOR, "询证函回函（已盖章）.pdf", scan)
     elif state == "no_disagreement":
-        # What the negative form's silence job records once the reply date has passed.
-        req.status = BalanceConfirmationStatus.NO_DISAGREEMENT
-        req.closed_note = "截至回函期限未收到异议"
+        # The negative form's silence, recorded by the daily job's own rule once the reply
+        # date has passed; set directly when this round's reply date is still ahead.
+        if req.reply_due < today:
+            record_silence(session, today)
+        if req.status is not BalanceConfirmationStatus.NO_DISAGREEMENT:
+            req.status = BalanceConfirmationStatus.NO_DISAGREEMENT
+            req.closed_note = NO_DISAGREEMENT_NOTE
     elif state == "expired":
         link.expires_at = utcnow() - timedelta(days=1)
     elif state == "revoked":
@@ -96,7 +109,8 @@ def _request(session, customer, state: str, as_of: date, today: date, user):
         else:
             link.revoked_at = utcnow()
     if req.answered_at is not None:  # answered a few days after it was sent
-        link.used_at = req.answered_at = _at(min(sent_on + timedelta(days=3), today), 15)
+        answered = _at(min(sent_on + timedelta(days=3), today), 15)
+        link.used_at = req.answered_at = min(answered, now - timedelta(hours=1))
     session.flush()
     return req
 
