@@ -115,12 +115,41 @@ def _truncate() -> None:
     page_anchors.clear()  # and a remembered page start names rows of that test
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with _db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
+        if conn.dialect.name == "postgresql" and not _pg_superuser(conn):
             quoted = ", ".join(f'"{t}"' for t in tables)
             conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        elif conn.dialect.name == "postgresql":
+            # DELETE, not TRUNCATE: TRUNCATE gives each of the ~80 tables new files, which
+            # took 0.7–2.6 s per test and was most of the PostgreSQL run. Foreign keys and
+            # triggers are off for this transaction (replica role: the tests' superuser), and
+            # the sequences that moved start again, as RESTART IDENTITY did.
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            for table in tables:
+                conn.execute(text(f'DELETE FROM "{table}"'))
+            moved = conn.execute(
+                text(
+                    "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) "
+                    "FROM pg_sequences WHERE schemaname = current_schema() "
+                    "AND last_value IS NOT NULL"
+                )
+            ).scalars()
+            for sequence in moved:
+                conn.execute(text(f"ALTER SEQUENCE {sequence} RESTART"))
         else:
             for table in tables:
                 conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+_SUPERUSER: dict[str, bool] = {}
+
+
+def _pg_superuser(conn) -> bool:
+    """May this connection's user switch foreign keys and triggers off (replica role)?"""
+    url = str(conn.engine.url)
+    if url not in _SUPERUSER:
+        query = text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        _SUPERUSER[url] = bool(conn.execute(query).scalar())
+    return _SUPERUSER[url]
 
 
 @pytest.fixture()
