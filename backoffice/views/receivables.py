@@ -15,7 +15,6 @@ from markupsafe import Markup
 from sqlalchemy import case
 
 from backoffice.extensions import db
-from backoffice.models.receivable import Receivable
 from backoffice.services import aging, balance_dispute, ledger_rules, payments
 from backoffice.services.aging import Bucket, DebtClass
 from backoffice.services.formatting import format_money
@@ -134,7 +133,7 @@ class ReceivableView(FastListMixin, ComputedColumnsMixin, SecuredModelView):
             computed = {name: cols[name] for name in names}
             # A settled document is overdue by nothing: its days and months stay blank (its
             # bucket and class already are), rather than counting on from its due date.
-            owing = Receivable.outstanding > 0
+            owing = aging._has_outstanding()
             for name, expr in (("days_overdue", aging.days_overdue_expr(today)),
                                ("months_overdue", aging.months_overdue_expr(today))):
                 computed[name] = case((owing, expr), else_=None).label(name)

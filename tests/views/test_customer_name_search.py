@@ -5,9 +5,8 @@ name only, a new customer at once, and the look-up shows in the statement's plan
 
 from __future__ import annotations
 
-from backoffice.extensions import db as _db
 from tests import helpers
-from tests.views.test_number_search import _page
+from tests.views.test_number_search import _page, _plan
 from tests.views.test_number_search import _search_statement as _ids_statement
 from tests.views.test_number_search import ledger as ledger  # noqa: F401  (fixture)
 
@@ -36,21 +35,15 @@ def test_a_renamed_customer_is_found_by_its_new_name(client, login_as, ledger, d
 
 def test_a_name_term_of_three_characters_reads_the_index(client, login_as, ledger):  # noqa: F811
     login_as("finance")
-    statement, parameters = _ids_statement(client, "凯旋机电")
-    with _db.engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            # On a few rows any scan is cheapest. With full walks priced out (of the table, of
-            # the primary key, of the name's B-tree), the planner takes the trigram index if it
-            # can answer the term.
-            for setting in ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan"):
-                conn.exec_driver_sql(f"SET {setting} = off")
-            rows = conn.exec_driver_sql("EXPLAIN " + statement, parameters).all()
-            plan = "\n".join(r[0] for r in rows)
-            assert "ix_customer_name_trgm" in plan, plan
-        else:
-            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
-            plan = "\n".join(str(r[-1]) for r in rows)
-            assert "fts_customer" in plan, plan
-            assert "SCAN customer" not in plan, plan
+    # On a few rows any scan is cheapest. With full walks priced out (of the table, of the
+    # primary key, of the name's B-tree), the planner takes the trigram index if it can
+    # answer the term.
+    off = ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan")
+    dialect, plan = _plan(*_ids_statement(client, "凯旋机电"), off=off)
+    if dialect == "postgresql":
+        assert "ix_customer_name_trgm" in plan, plan
+    else:
+        assert "fts_customer" in plan, plan
+        assert "SCAN customer" not in plan, plan
     short, _ = _ids_statement(client, "凯旋")
     assert "fts_customer" not in short  # two characters: no trigram to look up
