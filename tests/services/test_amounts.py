@@ -262,3 +262,29 @@ def test_fuzz_against_reference():
             accepted += got is not None
     assert checked == 3000 and 1000 <= accepted < 3000
     assert parse_amount(str(MAX_AMOUNT)) == MAX_AMOUNT
+
+
+def test_the_usual_cells_fast_path_reads_what_the_full_grammar_reads(monkeypatch):
+    """Issue 13: plain and grouped ASCII amounts skip the full grammar; on any text made of
+    digits, commas and dots both give the same amount or the same refusal."""
+    import random
+    import re
+
+    from backoffice.services import amounts
+
+    def outcome(raw):
+        try:
+            return str(amounts._from_text(raw))
+        except amounts.AmountError as exc:
+            return exc.code
+
+    rng = random.Random(13)
+    cases = ["0", "1.5", "1,234.56", "001", "0,123", "12,34", "1234,56", "999999999999.99",
+             "1000000000000", "999,999,999,999.99", "0000000000000001.10", "1.505", ".5",
+             "5."]  # fmt: skip
+    digits = "0123456789,."
+    cases += ["".join(rng.choice(digits) for _ in range(rng.randint(1, 16))) for _ in range(20_000)]
+    fast = [outcome(c) for c in cases]
+    monkeypatch.setattr(amounts, "_USUAL", re.compile(r"(?!)"))  # every cell takes the full path
+    assert [outcome(c) for c in cases] == fast
+    assert fast[:4] == ["0.00", "1.50", "1234.56", "1.00"]
