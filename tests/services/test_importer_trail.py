@@ -4,6 +4,7 @@ the file read once, and the records-level core an API pushes items through."""
 from __future__ import annotations
 
 import builtins
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,44 @@ def test_each_chunk_has_one_entry_listing_every_row_it_created(db, org, tmp_path
     assert customers == set(db.session.scalars(select(Customer.id)))
     assert all(e.action == "create" and e.key_id for e in entries)
     assert audit.verify_chain(db.session) == []
+    assert verify_batch(db.session, batch.id) == []
+
+
+def test_every_listed_id_is_the_row_with_those_values_after_gaps_in_the_ids(
+    db, org, tmp_path, monkeypatch
+):
+    """The new ids of a chunk are numbered by position on SQLite and returned by the insert on
+    PostgreSQL. With the ledger's highest ids deleted before the run (SQLite gives them out
+    again, PostgreSQL's sequence does not), every id an entry lists is the stored row with the
+    values listed beside it, for receivables and for customers."""
+    monkeypatch.setattr(importer, "CHUNK_SIZE", 100)
+    first = erp.write_csv(tmp_path / "a.csv", erp.RECEIVABLE_HEADERS, many_rows(20))
+    assert import_file(db.session, first, "receivables").rows_created == 20
+    top = db.session.scalars(select(Receivable.id).order_by(Receivable.id.desc()).limit(3)).all()
+    db.session.execute(Receivable.__table__.delete().where(Receivable.id.in_(top)))
+    db.session.commit()
+    rows = [[*r[:1], f"N{r[1]}", f"新{r[2]}", f"E-{i:05d}", *r[4:]]
+            for i, r in enumerate(many_rows(250, customers=30))]  # fmt: skip
+    path = erp.write_csv(tmp_path / "b.csv", erp.RECEIVABLE_HEADERS, rows)
+    batch = import_file(db.session, path, "receivables")
+    assert batch.status == ImportStatus.APPLIED and batch.rows_created == 250
+    checked = 0
+    for entry in chunk_entries(db, batch.id):
+        columns = entry.after["columns"]
+        for values in entry.after["rows"]:
+            listed = dict(zip(columns, values, strict=True))
+            if entry.entity == "receivable":
+                stored = db.session.get(Receivable, listed["id"])
+                assert stored.doc_no == listed["doc_no"]
+                assert (stored.amount, stored.customer_id) == (
+                    Decimal(listed["amount"]),
+                    listed["customer_id"],
+                )
+            else:
+                stored = db.session.get(Customer, listed["id"])
+                assert (stored.erp_code, stored.name) == (listed["erp_code"], listed["name"])
+            checked += 1
+    assert checked == 250 + 30
     assert verify_batch(db.session, batch.id) == []
 
 

@@ -237,8 +237,17 @@ class Run(ReceivableRows, PaymentRows, FileChecks):
             problems.append(RowProblem("amount", exc.code, **exc.params))
 
     def _text_lengths(self, row: Row, problems: list[RowProblem]) -> None:
-        for fld, limit in self._text_limits:
-            value = row.values.get(fld)
+        values = row.values
+        limits = self._text_limits
+        texts = [values.get(fld) or "" for fld, _limit in limits]
+        # One search for control characters over the row's texts; each text alone only if
+        # one of them has one or is too long (rare).
+        if not textfile._CONTROL.search("".join(texts)) and all(
+            limit is None or len(value) <= limit
+            for value, (_fld, limit) in zip(texts, limits, strict=True)
+        ):
+            return
+        for value, (fld, limit) in zip(texts, limits, strict=True):
             found = textfile.text_problem(value, limit) if value else None
             if found is not None:
                 problems.append(RowProblem(fld, found[0], **found[1]))

@@ -23,6 +23,7 @@ import hashlib
 import io
 from collections.abc import Callable, Iterator
 from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -183,14 +184,20 @@ def records(source: FileSource, run: Any, first: Iterator[_Row], header: Any) ->
     """``Records`` for ``core.Run.run``: the file's rows after the header as field dicts;
     the totals line is skipped (and reported); ``skip`` is the lines a replay leaves out."""
     fresh = [first]
-    columns = list(header.columns.items())
+    fields = list(header.columns)
+    width = max(header.columns.values(), default=-1) + 1
+    pick = itemgetter(*header.columns.values()) if len(fields) > 1 else None
 
     def read(skip: set[int]) -> Iterator[tuple[int, dict[str, Any]]]:
         rows = fresh.pop() if fresh else source.rows()
         for line, cells in rows:
             if line <= header.line or line in skip:
                 continue
-            raw = {fld: (cells[i] if i < len(cells) else None) for fld, i in columns}
+            padded = cells if len(cells) >= width else [*cells, *[None] * (width - len(cells))]
+            if pick is not None:
+                raw = dict(zip(fields, pick(padded), strict=True))
+            else:
+                raw = {fld: padded[i] for fld, i in header.columns.items()}
             if not run.applying and is_total_row(cells):
                 run.outcome.skipped_total_rows.append(line)
                 continue
