@@ -24,7 +24,6 @@ from sqlalchemy import select
 
 from backoffice.models.customer import Customer
 from backoffice.models.receivable import ImportKind
-from backoffice.services.importer.lookup import among
 from backoffice.services.importer.report import RowProblem
 from backoffice.services.importer.seen import SeenKeys, key_text
 from backoffice.services.importer.values import normalize_header, text
@@ -136,15 +135,11 @@ class FileChecks:
         cols += (Customer.sales_unit_id,)
         mine = self.created_customer_ids
         if codes:
-            for c in self.session.execute(
-                select(*cols).where(among(self.session, Customer.erp_code, codes))
-            ):
+            for c in self.session.execute(select(*cols).where(Customer.erp_code.in_(codes))):
                 if c.id not in mine:
                     by_code[(c.company_id, c.erp_code)] = c
         if names:
-            for c in self.session.execute(
-                select(*cols).where(among(self.session, Customer.name, names))
-            ):
+            for c in self.session.execute(select(*cols).where(Customer.name.in_(names))):
                 if c.id not in mine:
                     by_name.setdefault((c.company_id, c.name), []).append(c)
         return by_code, by_name

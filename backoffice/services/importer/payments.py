@@ -13,7 +13,6 @@ from sqlalchemy import select, tuple_
 
 from backoffice.models.customer import Customer
 from backoffice.models.receivable import Payment, PaymentKind, Receivable
-from backoffice.services.importer.lookup import among
 from backoffice.services.importer.report import RowProblem
 from backoffice.services.importer.values import parse_payment_kind, text
 
@@ -62,7 +61,7 @@ class PaymentRows:
             cols = (Receivable.company_id, Receivable.doc_no, Receivable.customer_id)
             cols += (Receivable.sales_unit_id, Customer.erp_code)
             stmt = select(*cols).join(Customer, Customer.id == Receivable.customer_id)
-            for r in self.session.execute(stmt.where(among(self.session, Receivable.doc_no, refs))):
+            for r in self.session.execute(stmt.where(Receivable.doc_no.in_(refs))):
                 receivables[(r.company_id, r.doc_no)] = r
         nos = {(r.company_id, r.values["payment_no"]) for r in both if r.values["payment_no"]}
         existing = {

@@ -15,7 +15,6 @@ from sqlalchemy import or_, select
 from backoffice.models.customer import Customer
 from backoffice.models.receivable import Contract, Payment, Receivable, ReceivableStatus
 from backoffice.models.user import User
-from backoffice.services.importer.lookup import among
 from backoffice.services.importer.report import RowProblem
 from backoffice.services.importer.trail import insert_chunk
 from backoffice.services.importer.values import parse_currency, parse_doc_type, text
@@ -297,7 +296,7 @@ class ReceivableRows:
         if not keys:
             return {}
         doc_nos = {k[1] for k in keys}
-        stmt = select(*_EXISTING).where(among(self.session, Receivable.doc_no, doc_nos))
+        stmt = select(*_EXISTING).where(Receivable.doc_no.in_(doc_nos))
         found = {}
         for r in self.session.execute(stmt):
             key = (r.company_id, r.doc_no)

@@ -48,13 +48,14 @@ class SeenKeys:
         if not keys:
             return {}
         conn = self._connection()
-        if conn.dialect.name == "postgresql":  # one array: one statement text for the run
-            sql = f"SELECT k, line FROM {_TABLE} WHERE k = ANY(%s)"  # noqa: S608
-            return dict(conn.exec_driver_sql(sql, (keys,)).all())
+        mark = _mark(conn)
         found: dict[str, int] = {}
         for start in range(0, len(keys), 500):
+            # IN with the values, not "= ANY(%s)" with one array: a temporary table has no
+            # statistics, and PostgreSQL's generic plan for an array parameter compared each
+            # row with every key (an import of 100k rows took minutes).
             part = keys[start : start + 500]
-            sql = f"SELECT k, line FROM {_TABLE} WHERE k IN ({', '.join('?' * len(part))})"  # noqa: S608
+            sql = f"SELECT k, line FROM {_TABLE} WHERE k IN ({', '.join([mark] * len(part))})"  # noqa: S608
             found.update(conn.exec_driver_sql(sql, tuple(part)).all())
         return found
 
