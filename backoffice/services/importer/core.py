@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import Pool
 
 from backoffice.models.org import Company, SalesUnit
 from backoffice.models.receivable import ImportKind, ImportStatus
@@ -64,6 +65,35 @@ def _chunks(records: Iterable, size: int) -> Iterator[list]:
     it = iter(records)
     while chunk := list(islice(it, size)):
         yield chunk
+
+
+# The pages an import's SQLite connection may keep while it runs (SQLite's default is 2 MB):
+# the receivable table's eleven indexes of a 100k-row ledger do not fit in 2 MB, and inserting
+# into them ran 35.6 µs a row with it against 16.3 µs with 64 MB (issue 13).
+IMPORT_CACHE_KIB = 64 * 1024
+_CACHE_BEFORE = "qq_cache_size_before_import"
+
+
+def _page_cache(session: Session) -> None:
+    """On SQLite, a larger page cache for the import's connection, until the connection goes
+    back to the pool at the end of the import's transaction (``_page_cache_back``)."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    info = conn.connection.info  # kept with the pooled connection
+    if _CACHE_BEFORE not in info:
+        info[_CACHE_BEFORE] = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")
+
+
+@event.listens_for(Pool, "checkin")
+def _page_cache_back(dbapi_connection: Any, connection_record: Any) -> None:
+    """A connection that ran an import gets its own page cache size back when checked in."""
+    before = connection_record.info.pop(_CACHE_BEFORE, None)
+    if before is not None and dbapi_connection is not None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA cache_size={int(before)}")
+        cursor.close()
 
 
 class Run(ReceivableRows, PaymentRows, FileChecks):
@@ -128,6 +158,7 @@ class Run(ReceivableRows, PaymentRows, FileChecks):
         from backoffice.services import importer
 
         keep = set(self.session.identity_map.keys())
+        _page_cache(self.session)
         done = 0
         for chunk in _chunks(records, importer.CHUNK_SIZE):
             rows = [Row(line, raw) for line, raw in chunk]
