@@ -152,7 +152,7 @@ def _from_text(raw: str) -> Decimal:
     whole, frac = m["int"].replace(",", ""), m["frac"] or ""
     if len(frac) > 2 and frac[2:].strip("0"):
         raise AmountError("amount_decimals")
-    if len(whole.lstrip("0")) > len(str(int(MAX_AMOUNT))):
+    if len(whole.lstrip("0")) > _MAX_DIGITS:
         raise AmountError("amount_too_large", max=f"{MAX_AMOUNT:,}")
     amount = Decimal(f"{whole}.{frac[:2] or '0'}").quantize(CENT)
     _check_bound(amount)

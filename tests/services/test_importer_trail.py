@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from backoffice.models import AuditLog, Customer, Receivable
 from backoffice.models.receivable import ImportBatch, ImportStatus
@@ -63,6 +63,28 @@ def test_each_chunk_has_one_entry_listing_every_row_it_created(db, org, tmp_path
     assert verify_batch(db.session, batch.id) == []
 
 
+def listed_rows_match(db, batch_id: int) -> int:
+    """Check every row the batch's chunk entries list against the stored row with that id (its
+    number, amount and customer; a customer's code and name); returns how many were checked."""
+    checked = 0
+    for entry in chunk_entries(db, batch_id):
+        columns = entry.after["columns"]
+        for values in entry.after["rows"]:
+            listed = dict(zip(columns, values, strict=True))
+            if entry.entity == "receivable":
+                stored = db.session.get(Receivable, listed["id"])
+                assert stored.doc_no == listed["doc_no"]
+                assert (stored.amount, stored.customer_id) == (
+                    Decimal(listed["amount"]),
+                    listed["customer_id"],
+                )
+            else:
+                stored = db.session.get(Customer, listed["id"])
+                assert (stored.erp_code, stored.name) == (listed["erp_code"], listed["name"])
+            checked += 1
+    return checked
+
+
 def test_every_listed_id_is_the_row_with_those_values_after_gaps_in_the_ids(
     db, org, tmp_path, monkeypatch
 ):
@@ -81,23 +103,44 @@ def test_every_listed_id_is_the_row_with_those_values_after_gaps_in_the_ids(
     path = erp.write_csv(tmp_path / "b.csv", erp.RECEIVABLE_HEADERS, rows)
     batch = import_file(db.session, path, "receivables")
     assert batch.status == ImportStatus.APPLIED and batch.rows_created == 250
-    checked = 0
-    for entry in chunk_entries(db, batch.id):
-        columns = entry.after["columns"]
-        for values in entry.after["rows"]:
-            listed = dict(zip(columns, values, strict=True))
-            if entry.entity == "receivable":
-                stored = db.session.get(Receivable, listed["id"])
-                assert stored.doc_no == listed["doc_no"]
-                assert (stored.amount, stored.customer_id) == (
-                    Decimal(listed["amount"]),
-                    listed["customer_id"],
-                )
-            else:
-                stored = db.session.get(Customer, listed["id"])
-                assert (stored.erp_code, stored.name) == (listed["erp_code"], listed["name"])
-            checked += 1
-    assert checked == 250 + 30
+    assert listed_rows_match(db, batch.id) == 250 + 30
+    assert verify_batch(db.session, batch.id) == []
+
+
+def test_a_row_written_behind_the_import_is_not_taken_for_one_of_its_own(db, org, tmp_path):
+    """Another writer's receivable lands between a chunk's id look-up and its insert (here:
+    written on the same connection just before the chunk's INSERT). On SQLite the ids above
+    the old largest are then not exactly the chunk's, so they are read back by number and
+    batch; on PostgreSQL the insert returns its own ids. Either way every id listed in the
+    audit is the stored row with those values, and the other row is listed nowhere."""
+    first = erp.write_csv(tmp_path / "a.csv", erp.RECEIVABLE_HEADERS, many_rows(5))
+    assert import_file(db.session, first, "receivables").rows_created == 5
+    cols = ("company_id, customer_id, doc_type, amount, currency, issue_date, due_date, "
+            "paid_amount, written_off_amount, outstanding, status, sales_unit_id, "
+            "import_batch_id, created_at, updated_at")  # fmt: skip
+    behind = (f"INSERT INTO receivable (doc_no, {cols}) SELECT 'BEHIND-1', {cols} "  # noqa: S608
+              "FROM receivable WHERE id = (SELECT min(id) FROM receivable)")  # fmt: skip
+    done = []
+
+    def write_behind(conn, cursor, statement, parameters, context, executemany):
+        if not done and statement.startswith("INSERT INTO receivable ("):
+            done.append(statement)
+            cursor.connection.execute(behind)
+
+    event.listen(db.engine, "before_cursor_execute", write_behind)
+    try:
+        rows = [[*r[:3], f"F-{i:05d}", *r[4:]] for i, r in enumerate(many_rows(40))]
+        path = erp.write_csv(tmp_path / "b.csv", erp.RECEIVABLE_HEADERS, rows)
+        batch = import_file(db.session, path, "receivables")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", write_behind)
+    assert done and batch.status == ImportStatus.APPLIED and batch.rows_created == 40
+    other = db.session.scalar(select(Receivable.id).where(Receivable.doc_no == "BEHIND-1"))
+    assert other is not None
+    assert listed_rows_match(db, batch.id) == 40 + 2  # and the two customers the first file lacked
+    entries = chunk_entries(db, batch.id)
+    listed = {r[0] for e in entries if e.entity == "receivable" for r in e.after["rows"]}
+    assert other not in listed
     assert verify_batch(db.session, batch.id) == []
 
 

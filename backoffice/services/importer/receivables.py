@@ -295,8 +295,7 @@ class ReceivableRows:
         keys = {(r.company_id, r.values["doc_no"]) for r in rows}
         if not keys:
             return {}
-        doc_nos = {k[1] for k in keys}
-        stmt = select(*_EXISTING).where(Receivable.doc_no.in_(doc_nos))
+        stmt = select(*_EXISTING).where(Receivable.doc_no.in_({k[1] for k in keys}))
         found = {}
         for r in self.session.execute(stmt):
             key = (r.company_id, r.doc_no)

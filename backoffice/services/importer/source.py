@@ -180,13 +180,21 @@ def _checked_lines(stream: io.TextIOBase, path: Path) -> Iterator[str]:
         yield line
 
 
+def _picker(indexes: list[int]) -> Callable[[Any], tuple]:
+    """The cells at ``indexes`` as a tuple, through one ``itemgetter`` (which gives a bare cell,
+    not a tuple, for a single index)."""
+    if len(indexes) > 1:
+        return itemgetter(*indexes)
+    return lambda cells: tuple(cells[i] for i in indexes)
+
+
 def records(source: FileSource, run: Any, first: Iterator[_Row], header: Any) -> Callable:
     """``Records`` for ``core.Run.run``: the file's rows after the header as field dicts;
     the totals line is skipped (and reported); ``skip`` is the lines a replay leaves out."""
     fresh = [first]
     fields = list(header.columns)
     width = max(header.columns.values(), default=-1) + 1
-    pick = itemgetter(*header.columns.values()) if len(fields) > 1 else None
+    pick = _picker(list(header.columns.values()))
 
     def read(skip: set[int]) -> Iterator[tuple[int, dict[str, Any]]]:
         rows = fresh.pop() if fresh else source.rows()
@@ -194,10 +202,7 @@ def records(source: FileSource, run: Any, first: Iterator[_Row], header: Any) ->
             if line <= header.line or line in skip:
                 continue
             padded = cells if len(cells) >= width else [*cells, *[None] * (width - len(cells))]
-            if pick is not None:
-                raw = dict(zip(fields, pick(padded), strict=True))
-            else:
-                raw = {fld: padded[i] for fld, i in header.columns.items()}
+            raw = dict(zip(fields, pick(padded), strict=True))
             if not run.applying and is_total_row(cells):
                 run.outcome.skipped_total_rows.append(line)
                 continue
